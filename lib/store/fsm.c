@@ -1,0 +1,643 @@
+/*
+ * State machine of the replicated store, on RocksDB.  raft hands it
+ * committed entries in log order; it applies each one to the column
+ * families and answers reads of the local state.
+ *
+ * The one rule everything rests on (DESIGN.md §3): the effects of an entry
+ * and the new applied index are written in ONE RocksDB write batch.  Hence
+ *   - a restart reads the applied index back and knows exactly which
+ *     entries the state holds; raft replays its log from its last snapshot
+ *     and apply() skips every index at or below the applied one, so nothing
+ *     is applied twice (INCRBY stays correct) and nothing is lost;
+ *   - a crash between raft committing an entry and the FSM applying it is
+ *     harmless: the entry is in the raft log and is applied on replay;
+ *   - writes need no fsync (see rocks.c): the raft log is the durable record.
+ *
+ * Commands of one entry (a BATCH from group commit) go into a write batch
+ * with an index, so that a command reads what an earlier command of the
+ * same entry wrote (two INCRBY of one key in one batch).  Results are kept
+ * in an FSM-owned array, one per command, until the next apply.
+ *
+ * Semantics of the commands are in the handler table below.  All of them
+ * are deterministic functions of the previous state and the entry: every
+ * node computes the same state.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rocks.h"
+
+/* ---- helpers
+ * ---------------------------------------------------------------------- */
+
+static int fsm_fail(store_fsm *f, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fsm_fail(store_fsm *f, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  core_vmsg(f->err, sizeof f->err, code, fmt, ap);
+  va_end(ap);
+  core_logf(f->log, WIRE_LOG_ERROR, "store", "%s", f->err);
+  return code;
+}
+
+/* Read `key` of family `cf` as the entry being applied sees it (its own
+ * earlier writes included).  *found false when absent. */
+static int wb_get(store_fsm *f, int cf, store_slice key, core_buf *out,
+                  bool *found) {
+  char *rerr = NULL;
+  size_t n = 0;
+  char *v = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
+      f->wb, f->rk.db, f->rk.ro, f->rk.cf[cf], key.ptr, key.len, &n, &rerr);
+  if (rerr) {
+    fsm_fail(f, WIRE_EIO, "rocksdb read: %s", rerr);
+    rocksdb_free(rerr);
+    return WIRE_EIO;
+  }
+  *found = v != NULL;
+  out->len = 0;
+  int rc = v ? core_buf_append(out, v, n) : WIRE_OK;
+  rocksdb_free(v);
+  if (rc) return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  return WIRE_OK;
+}
+
+static void wb_put(store_fsm *f, int cf, store_slice k, store_slice v) {
+  rocksdb_writebatch_wi_put_cf(f->wb, f->rk.cf[cf], k.ptr, k.len,
+                               v.ptr ? v.ptr : "", v.len);
+}
+
+static void wb_del(store_fsm *f, int cf, store_slice k) {
+  rocksdb_writebatch_wi_delete_cf(f->wb, f->rk.cf[cf], k.ptr, k.len);
+}
+
+static store_slice buf_slice(const core_buf *b) {
+  return (store_slice){b->data ? b->data : "", b->len};
+}
+
+static bool slice_eq(store_slice a, const core_buf *b) {
+  return a.len == b->len && (a.len == 0 || !memcmp(a.ptr, b->data, a.len));
+}
+
+/* Strict decimal int64, the way INCRBY stores it: optional '-', no '+', no
+ * spaces, no leading zeros ("0" itself is fine, "-0" is not). */
+static bool parse_i64(const char *p, size_t n, int64_t *out) {
+  if (n == 0 || n > 20) return false;
+  size_t i = 0;
+  bool neg = false;
+  if (p[0] == '-') {
+    neg = true;
+    i = 1;
+    if (n == 1) return false;
+  }
+  if (p[i] == '0' && (n - i > 1 || neg)) return false;
+  uint64_t v = 0;
+  for (; i < n; i++) {
+    if (p[i] < '0' || p[i] > '9') return false;
+    uint64_t d = (uint64_t)(p[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (neg) {
+    if (v > (uint64_t)INT64_MAX + 1) return false;
+    *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+  } else {
+    if (v > (uint64_t)INT64_MAX) return false;
+    *out = (int64_t)v;
+  }
+  return true;
+}
+
+/* ---- command handlers
+ * --------------------------------------------------------------
+ *
+ * Each handler adds its writes to f->wb and fills *res.  A negative return
+ * means a storage failure: the whole entry is abandoned. */
+
+typedef int (*apply_fn)(store_fsm *f, const store_cmd *c, store_result *res);
+
+/* PUT: set key to value.  Always OK. */
+static int apply_put(store_fsm *f, const store_cmd *c, store_result *res) {
+  wb_put(f, STORE_CF_KV, c->u.put.key, c->u.put.value);
+  res->status = STORE_OK;
+  return WIRE_OK;
+}
+
+/* DELETE: OK when the key existed (and is now gone), NOTFOUND otherwise. */
+static int apply_delete(store_fsm *f, const store_cmd *c, store_result *res) {
+  bool found;
+  int rc = wb_get(f, STORE_CF_KV, c->u.del.key, &f->val, &found);
+  if (rc) return rc;
+  if (found) wb_del(f, STORE_CF_KV, c->u.del.key);
+  res->status = found ? STORE_OK : STORE_NOTFOUND;
+  return WIRE_OK;
+}
+
+/* CAS: compare the current value with `expected` (given) or with absence
+ * (not given); on a match store `value` (given) or delete the key (not
+ * given) and answer OK, otherwise change nothing and answer MISMATCH. */
+static int apply_cas(store_fsm *f, const store_cmd *c, store_result *res) {
+  bool found;
+  int rc = wb_get(f, STORE_CF_KV, c->u.cas.key, &f->val, &found);
+  if (rc) return rc;
+  bool match = (c->u.cas.flags & STORE_CAS_EXPECTED)
+                   ? found && slice_eq(c->u.cas.expected, &f->val)
+                   : !found;
+  if (!match) {
+    res->status = STORE_MISMATCH;
+    return WIRE_OK;
+  }
+  if (c->u.cas.flags & STORE_CAS_NEW)
+    wb_put(f, STORE_CF_KV, c->u.cas.key, c->u.cas.value);
+  else if (found)
+    wb_del(f, STORE_CF_KV, c->u.cas.key);
+  res->status = STORE_OK;
+  return WIRE_OK;
+}
+
+/* INCRBY: the value (absent = 0) must be a strict decimal int64; the sum
+ * is stored in decimal and returned.  NOTINT or OVERFLOW change nothing. */
+static int apply_incrby(store_fsm *f, const store_cmd *c, store_result *res) {
+  bool found;
+  int rc = wb_get(f, STORE_CF_KV, c->u.incrby.key, &f->val, &found);
+  if (rc) return rc;
+  int64_t cur = 0, sum;
+  if (found && !parse_i64(f->val.data, f->val.len, &cur)) {
+    res->status = STORE_NOTINT;
+    return WIRE_OK;
+  }
+  if (__builtin_add_overflow(cur, c->u.incrby.delta, &sum)) {
+    res->status = STORE_OVERFLOW;
+    return WIRE_OK;
+  }
+  char num[24];
+  int n = snprintf(num, sizeof num, "%" PRId64, sum);
+  wb_put(f, STORE_CF_KV, c->u.incrby.key, (store_slice){num, (size_t)n});
+  res->status = STORE_OK;
+  res->value = sum;
+  return WIRE_OK;
+}
+
+/* PIPELINE_PUT: create or replace a definition; value 1 if created. */
+static int apply_pipeline_put(store_fsm *f, const store_cmd *c,
+                              store_result *res) {
+  bool found;
+  int rc =
+      wb_get(f, STORE_CF_PIPELINES, c->u.pipeline_put.name, &f->val, &found);
+  if (rc) return rc;
+  wb_put(f, STORE_CF_PIPELINES, c->u.pipeline_put.name,
+         c->u.pipeline_put.definition);
+  res->status = STORE_OK;
+  res->value = !found;
+  return WIRE_OK;
+}
+
+/* PIPELINE_DELETE: remove the definition and the pipeline's checkpoint
+ * positions (a pipeline created again under that name starts afresh).  The
+ * term fence stays, so that a deposed leader cannot resurrect positions.
+ * NOTFOUND when no such definition (positions are cleared anyway). */
+static int apply_pipeline_delete(store_fsm *f, const store_cmd *c,
+                                 store_result *res) {
+  bool found;
+  store_slice name = c->u.pipeline_delete.name;
+  int rc = wb_get(f, STORE_CF_PIPELINES, name, &f->val, &found);
+  if (rc) return rc;
+  if (found) wb_del(f, STORE_CF_PIPELINES, name);
+
+  if (store_ckpt_key(&f->key, name, STORE_CKPT_POS, (store_slice){NULL, 0}))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  /* Collect the keys first (length-prefixed in f->tmp), then delete:
+   * changing the batch under its own iterator is not allowed. */
+  f->tmp.len = 0;
+  rocksdb_iterator_t *base = rocksdb_create_iterator_cf(
+      f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_CHECKPOINTS]);
+  rocksdb_iterator_t *it = rocksdb_writebatch_wi_create_iterator_with_base_cf(
+      f->wb, base, f->rk.cf[STORE_CF_CHECKPOINTS]);
+  rc = WIRE_OK;
+  for (rocksdb_iter_seek(it, f->key.data, f->key.len); rocksdb_iter_valid(it);
+       rocksdb_iter_next(it)) {
+    size_t kl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl < f->key.len || memcmp(k, f->key.data, f->key.len)) break;
+    if (core_buf_append(&f->tmp, &kl, sizeof kl) ||
+        core_buf_append(&f->tmp, k, kl)) {
+      rc = fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+      break;
+    }
+  }
+  char *rerr = NULL;
+  rocksdb_iter_get_error(it, &rerr);
+  rocksdb_iter_destroy(it);
+  if (rerr) {
+    rc = fsm_fail(f, WIRE_EIO, "rocksdb iterate: %s", rerr);
+    rocksdb_free(rerr);
+  }
+  if (rc) return rc;
+  for (size_t off = 0; off < f->tmp.len;) {
+    size_t kl;
+    memcpy(&kl, f->tmp.data + off, sizeof kl);
+    off += sizeof kl;
+    wb_del(f, STORE_CF_CHECKPOINTS, (store_slice){f->tmp.data + off, kl});
+    off += kl;
+  }
+  res->status = found ? STORE_OK : STORE_NOTFOUND;
+  return WIRE_OK;
+}
+
+/* CHECKPOINT: store the position of (pipeline, source) with its term,
+ * unless the term is older than the newest term accepted for the pipeline:
+ * then FENCED (value = that term).  A deposed leader's runner proposes
+ * with its old term and is refused once the new leader has checkpointed. */
+static int apply_checkpoint(store_fsm *f, const store_cmd *c,
+                            store_result *res) {
+  const store_slice pipe = c->u.checkpoint.pipeline;
+  uint64_t term = c->u.checkpoint.term;
+  if (store_ckpt_key(&f->key, pipe, STORE_CKPT_FENCE, (store_slice){NULL, 0}))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  bool found;
+  int rc = wb_get(f, STORE_CF_CHECKPOINTS, buf_slice(&f->key), &f->val, &found);
+  if (rc) return rc;
+  uint64_t fence = found && f->val.len == 8 ? store_be64_get(f->val.data) : 0;
+  if (term < fence) {
+    res->status = STORE_FENCED;
+    res->value = (int64_t)fence;
+    return WIRE_OK;
+  }
+  char be[8];
+  store_be64_put(be, term);
+  if (term > fence || !found)
+    wb_put(f, STORE_CF_CHECKPOINTS, buf_slice(&f->key), (store_slice){be, 8});
+
+  if (store_ckpt_key(&f->key, pipe, STORE_CKPT_POS, c->u.checkpoint.source))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  f->val.len = 0;
+  if (core_buf_append(&f->val, be, 8) ||
+      core_buf_append(
+          &f->val,
+          c->u.checkpoint.position.ptr ? c->u.checkpoint.position.ptr : "",
+          c->u.checkpoint.position.len))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  wb_put(f, STORE_CF_CHECKPOINTS, buf_slice(&f->key), buf_slice(&f->val));
+  res->status = STORE_OK;
+  return WIRE_OK;
+}
+
+static int member_key(core_buf *out, uint64_t id) {
+  out->len = 0;
+  char be[8];
+  store_be64_put(be, id);
+  if (core_buf_append(out, STORE_META_MEMBER, strlen(STORE_META_MEMBER)) ||
+      core_buf_append(out, be, 8))
+    return WIRE_ENOMEM;
+  return WIRE_OK;
+}
+
+static int put_varbytes(core_buf *b, store_slice s) {
+  char v[10];
+  size_t n = 0;
+  uint64_t x = s.len;
+  while (x >= 0x80) {
+    v[n++] = (char)(0x80 | (x & 0x7f));
+    x >>= 7;
+  }
+  v[n++] = (char)x;
+  if (core_buf_append(b, v, n)) return WIRE_ENOMEM;
+  return s.len ? core_buf_append(b, s.ptr, s.len) : WIRE_OK;
+}
+
+/* MEMBER_META: record a member's addresses (both empty: forget it). */
+static int apply_member(store_fsm *f, const store_cmd *c, store_result *res) {
+  if (member_key(&f->key, c->u.member.id))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  if (c->u.member.raft_addr.len == 0 && c->u.member.http_addr.len == 0) {
+    wb_del(f, STORE_CF_META, buf_slice(&f->key));
+  } else {
+    f->val.len = 0;
+    if (put_varbytes(&f->val, c->u.member.raft_addr) ||
+        put_varbytes(&f->val, c->u.member.http_addr))
+      return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+    wb_put(f, STORE_CF_META, buf_slice(&f->key), buf_slice(&f->val));
+  }
+  res->status = STORE_OK;
+  return WIRE_OK;
+}
+
+static apply_fn handler_of(int type) {
+  static const apply_fn handlers[] = {
+      [STORE_CMD_PUT] = apply_put,
+      [STORE_CMD_DELETE] = apply_delete,
+      [STORE_CMD_CAS] = apply_cas,
+      [STORE_CMD_INCRBY] = apply_incrby,
+      [STORE_CMD_PIPELINE_PUT] = apply_pipeline_put,
+      [STORE_CMD_PIPELINE_DELETE] = apply_pipeline_delete,
+      [STORE_CMD_CHECKPOINT] = apply_checkpoint,
+      [STORE_CMD_MEMBER_META] = apply_member,
+  };
+  if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(handlers)) return NULL;
+  return handlers[type];
+}
+
+/* ---- open / close
+ * ------------------------------------------------------------------- */
+
+static int reserve_results(store_fsm *f, size_t n) {
+  if (n <= f->res_cap) return WIRE_OK;
+  size_t cap = f->res_cap ? f->res_cap : 16;
+  while (cap < n) cap *= 2;
+  store_result *r = core_realloc(f->res, cap * sizeof *r);
+  if (!r) return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  f->res = r;
+  f->res_cap = cap;
+  return WIRE_OK;
+}
+
+/* Read meta/format and meta/applied; stamp the format on a new database. */
+static int load_meta(store_fsm *f) {
+  int rc =
+      store_rocks_get(&f->rk, STORE_CF_META, NULL, store_str(STORE_META_FORMAT),
+                      &f->val, f->err, sizeof f->err);
+  if (rc == WIRE_ENOTFOUND) {
+    char be[4] = {0, 0, 0, STORE_DB_FORMAT};
+    char *rerr = NULL;
+    rocksdb_put_cf(f->rk.db, f->rk.wo, f->rk.cf[STORE_CF_META],
+                   STORE_META_FORMAT, strlen(STORE_META_FORMAT), be, 4, &rerr);
+    if (rerr) {
+      rc = core_msg(f->err, sizeof f->err, WIRE_EIO, "rocksdb put: %s", rerr);
+      rocksdb_free(rerr);
+      return rc;
+    }
+  } else if (rc) {
+    return rc;
+  } else {
+    if (f->val.len != 4)
+      return core_msg(f->err, sizeof f->err, WIRE_ECORRUPT,
+                      "meta/format has %zu bytes", f->val.len);
+    unsigned fmt = ((unsigned)(unsigned char)f->val.data[0] << 24) |
+                   ((unsigned)(unsigned char)f->val.data[1] << 16) |
+                   ((unsigned)(unsigned char)f->val.data[2] << 8) |
+                   (unsigned char)f->val.data[3];
+    if (fmt != STORE_DB_FORMAT)
+      return core_msg(f->err, sizeof f->err, WIRE_EUNSUPPORTED,
+                      "database format %u, this build reads format %d", fmt,
+                      STORE_DB_FORMAT);
+  }
+  rc = store_rocks_get(&f->rk, STORE_CF_META, NULL,
+                       store_str(STORE_META_APPLIED), &f->val, f->err,
+                       sizeof f->err);
+  if (rc == WIRE_ENOTFOUND) {
+    f->applied = 0;
+    return WIRE_OK;
+  }
+  if (rc) return rc;
+  if (f->val.len != 8)
+    return core_msg(f->err, sizeof f->err, WIRE_ECORRUPT,
+                    "meta/applied has %zu bytes", f->val.len);
+  f->applied = store_be64_get(f->val.data);
+  return WIRE_OK;
+}
+
+int store_fsm_open(const char *dir, const store_fsm_options *opt,
+                   store_fsm **out, char *err, size_t errsz) {
+  *out = NULL;
+  store_fsm *f = core_calloc(1, sizeof *f);
+  if (!f) return core_msg(err, errsz, WIRE_ENOMEM, "store: out of memory");
+  f->log = opt ? opt->log : NULL;
+  int rc = store_rocks_open(&f->rk, dir, f->err, sizeof f->err);
+  if (!rc) rc = load_meta(f);
+  if (!rc) {
+    f->wb = rocksdb_writebatch_wi_create(0, 1);
+    rc = reserve_results(f, 16);
+  }
+  if (rc) {
+    core_msg(err, errsz, rc, "store %s: %s", dir, f->err);
+    store_fsm_close(f);
+    return rc;
+  }
+  *out = f;
+  return WIRE_OK;
+}
+
+void store_fsm_close(store_fsm *f) {
+  if (!f) return;
+  if (f->live_snaps)
+    core_logf(f->log, WIRE_LOG_ERROR, "store",
+              "closing with %d snapshot(s) still open", f->live_snaps);
+  if (f->wb) rocksdb_writebatch_wi_destroy(f->wb);
+  store_rocks_close(&f->rk);
+  core_free(f->res);
+  core_buf_free(&f->key);
+  core_buf_free(&f->val);
+  core_buf_free(&f->tmp);
+  core_free(f);
+}
+
+const char *store_fsm_errmsg(const store_fsm *f) { return f ? f->err : ""; }
+
+uint64_t store_fsm_applied(const store_fsm *f) { return f->applied; }
+
+/* ---- apply
+ * ---------------------------------------------------------------------------
+ */
+
+/* Add the new applied index and write the batch. */
+static int commit_batch(store_fsm *f, uint64_t index) {
+  char be[8];
+  store_be64_put(be, index);
+  wb_put(f, STORE_CF_META, store_str(STORE_META_APPLIED), (store_slice){be, 8});
+  char *rerr = NULL;
+  rocksdb_write_writebatch_wi(f->rk.db, f->rk.wo, f->wb, &rerr);
+  rocksdb_writebatch_wi_clear(f->wb);
+  if (rerr) {
+    int rc = fsm_fail(f, WIRE_EIO, "apply %" PRIu64 ": rocksdb write: %s",
+                      index, rerr);
+    rocksdb_free(rerr);
+    return rc;
+  }
+  f->applied = index;
+  return WIRE_OK;
+}
+
+int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
+                    const store_result **res, size_t *n) {
+  *res = f->res;
+  *n = 1;
+  memset(f->res, 0, sizeof *f->res);
+  if (index <= f->applied) {
+    f->res[0].status = STORE_SKIPPED;
+    return WIRE_OK;
+  }
+
+  store_cmd cmd;
+  char derr[256];
+  int rc = store_cmd_decode(buf, len, &cmd, derr, sizeof derr);
+  if (rc == WIRE_EPARSE) {
+    core_logf(f->log, WIRE_LOG_WARN, "store",
+              "entry %" PRIu64 " is malformed, applied as a no-op: %s", index,
+              derr);
+    rocksdb_writebatch_wi_clear(f->wb);
+    rc = commit_batch(f, index);
+    if (rc) return rc;
+    f->res[0].status = STORE_INVALID;
+    return WIRE_OK;
+  }
+  if (rc)
+    return fsm_fail(f, rc, "entry %" PRIu64 ": %s (not applied)", index, derr);
+
+  rocksdb_writebatch_wi_clear(f->wb);
+  if (cmd.type == STORE_CMD_BATCH) {
+    rc = reserve_results(f, cmd.u.batch.count);
+    if (rc) return rc;
+    *res = f->res;
+    memset(f->res, 0, cmd.u.batch.count * sizeof *f->res);
+    store_batch_iter it;
+    store_cmd sub;
+    size_t i = 0;
+    store_batch_iter_init(&it, &cmd);
+    while ((rc = store_batch_iter_next(&it, &sub)) == 1) {
+      rc = handler_of(sub.type)(f, &sub, &f->res[i++]);
+      if (rc) break;
+    }
+    if (rc < 0) {
+      rocksdb_writebatch_wi_clear(f->wb);
+      return rc;
+    }
+    *n = i;
+  } else {
+    rc = handler_of(cmd.type)(f, &cmd, &f->res[0]);
+    if (rc) {
+      rocksdb_writebatch_wi_clear(f->wb);
+      return rc;
+    }
+  }
+  return commit_batch(f, index);
+}
+
+/* ---- reads
+ * -----------------------------------------------------------------------------
+ */
+
+int store_fsm_get(store_fsm *f, store_slice key, core_buf *val) {
+  return store_rocks_get(&f->rk, STORE_CF_KV, NULL, key, val, f->err,
+                         sizeof f->err);
+}
+
+int store_fsm_pipeline_get(store_fsm *f, store_slice name, core_buf *def) {
+  return store_rocks_get(&f->rk, STORE_CF_PIPELINES, NULL, name, def, f->err,
+                         sizeof f->err);
+}
+
+int store_fsm_checkpoint_get(store_fsm *f, store_slice pipeline,
+                             store_slice source, core_buf *pos,
+                             uint64_t *term) {
+  if (store_ckpt_key(&f->key, pipeline, STORE_CKPT_POS, source))
+    return WIRE_ENOMEM;
+  int rc = store_rocks_get(&f->rk, STORE_CF_CHECKPOINTS, NULL,
+                           buf_slice(&f->key), &f->tmp, f->err, sizeof f->err);
+  if (rc) return rc;
+  if (f->tmp.len < 8)
+    return core_msg(f->err, sizeof f->err, WIRE_ECORRUPT,
+                    "checkpoint record of %zu bytes", f->tmp.len);
+  *term = store_be64_get(f->tmp.data);
+  pos->len = 0;
+  return core_buf_append(pos, f->tmp.data + 8, f->tmp.len - 8);
+}
+
+int store_fsm_checkpoint_term(store_fsm *f, store_slice pipeline,
+                              uint64_t *term) {
+  *term = 0;
+  if (store_ckpt_key(&f->key, pipeline, STORE_CKPT_FENCE,
+                     (store_slice){NULL, 0}))
+    return WIRE_ENOMEM;
+  int rc = store_rocks_get(&f->rk, STORE_CF_CHECKPOINTS, NULL,
+                           buf_slice(&f->key), &f->tmp, f->err, sizeof f->err);
+  if (rc) return rc;
+  if (f->tmp.len != 8)
+    return core_msg(f->err, sizeof f->err, WIRE_ECORRUPT,
+                    "checkpoint fence of %zu bytes", f->tmp.len);
+  *term = store_be64_get(f->tmp.data);
+  return WIRE_OK;
+}
+
+static bool get_varbytes(const char **p, const char *end, store_slice *out) {
+  uint64_t n = 0;
+  for (unsigned i = 0; i < 10; i++) {
+    if (*p >= end) return false;
+    unsigned char b = (unsigned char)*(*p)++;
+    n |= (uint64_t)(b & 0x7f) << (7 * i);
+    if (!(b & 0x80)) {
+      if (n > (uint64_t)(end - *p)) return false;
+      *out = (store_slice){*p, (size_t)n};
+      *p += n;
+      return true;
+    }
+  }
+  return false;
+}
+
+int store_fsm_member_get(store_fsm *f, uint64_t id, core_buf *raft_addr,
+                         core_buf *http_addr) {
+  if (member_key(&f->key, id)) return WIRE_ENOMEM;
+  int rc = store_rocks_get(&f->rk, STORE_CF_META, NULL, buf_slice(&f->key),
+                           &f->tmp, f->err, sizeof f->err);
+  if (rc) return rc;
+  const char *p = f->tmp.data, *end = p + f->tmp.len;
+  store_slice ra, ha;
+  if (!get_varbytes(&p, end, &ra) || !get_varbytes(&p, end, &ha) || p != end)
+    return core_msg(f->err, sizeof f->err, WIRE_ECORRUPT,
+                    "member %" PRIu64 ": malformed record", id);
+  raft_addr->len = 0;
+  http_addr->len = 0;
+  if (core_buf_append(raft_addr, ra.ptr, ra.len) ||
+      core_buf_append(http_addr, ha.ptr, ha.len))
+    return WIRE_ENOMEM;
+  return WIRE_OK;
+}
+
+static bool has_prefix(const char *k, size_t kl, store_slice prefix) {
+  return kl >= prefix.len &&
+         (prefix.len == 0 || !memcmp(k, prefix.ptr, prefix.len));
+}
+
+static int slice_cmp(store_slice a, store_slice b) {
+  size_t n = WIRE_MIN(a.len, b.len);
+  int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+  if (c) return c;
+  return a.len < b.len ? -1 : a.len > b.len;
+}
+
+int store_fsm_scan(store_fsm *f, store_slice prefix, store_slice after,
+                   size_t limit, store_scan_cb cb, void *ud, bool *more) {
+  if (more) *more = false;
+  rocksdb_iterator_t *it =
+      rocksdb_create_iterator_cf(f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_KV]);
+  bool from_after = after.len && slice_cmp(after, prefix) >= 0;
+  if (from_after)
+    rocksdb_iter_seek(it, after.ptr, after.len);
+  else
+    rocksdb_iter_seek(it, prefix.len ? prefix.ptr : "", prefix.len);
+  size_t seen = 0;
+  int rc = WIRE_OK;
+  for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (!has_prefix(k, kl, prefix)) break;
+    if (from_after && slice_cmp((store_slice){k, kl}, after) <= 0) continue;
+    if (limit && seen == limit) {
+      if (more) *more = true;
+      break;
+    }
+    const char *v = rocksdb_iter_value(it, &vl);
+    seen++;
+    rc = cb(ud, (store_slice){k, kl}, (store_slice){v, vl});
+    if (rc) break;
+  }
+  char *rerr = NULL;
+  rocksdb_iter_get_error(it, &rerr);
+  rocksdb_iter_destroy(it);
+  if (rerr) {
+    rc = core_msg(f->err, sizeof f->err, WIRE_EIO, "rocksdb scan: %s", rerr);
+    rocksdb_free(rerr);
+  }
+  return rc;
+}

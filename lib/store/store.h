@@ -1,0 +1,351 @@
+/*
+ * Internal interface of the replicated store (lib/store/): the command
+ * codec, the state machine on RocksDB and its glue to libraft.
+ *
+ * Layers, bottom up:
+ *   codec.c     versioned binary encoding of state-machine commands
+ *   rocks.c     RocksDB handle with the column families kv, pipelines,
+ *               checkpoints and meta (private header rocks.h)
+ *   fsm.c       apply(index, entry) and reads; state change and applied
+ *               index are written in one RocksDB write batch
+ *   snap.c      snapshot of a consistent RocksDB view and restore from it
+ *   raft_fsm.c  struct raft_fsm (version 2) over the FSM
+ *
+ * Threads: a store_fsm belongs to the node thread (apply, restore, reads).
+ * A store_snap may be serialised on any one other thread while the node
+ * thread keeps applying (RocksDB snapshots are immutable views); the raft
+ * glue serialises on the node thread for now (see raft_fsm.c).
+ *
+ * Nothing here is public; the node API (include/wire/node.h, later) wraps it.
+ */
+#ifndef WIRE_STORE_H
+#define WIRE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+struct raft;
+struct raft_fsm;
+struct raft_buffer;
+
+/* ---- limits ---------------------------------------------------------------
+ */
+
+/* Keys (and pipeline, source names) are 1..STORE_KEY_MAX bytes. */
+#define STORE_KEY_MAX (64u * 1024u)
+/* Default value limit; a store may lower or raise it up to the ceiling. */
+#define STORE_VALUE_MAX_DEFAULT (8u * 1024u * 1024u)
+/* Largest value any node decodes, whatever its configuration.  The FSM
+ * decodes with this ceiling, never with the configured limit: the limit is
+ * checked when a command is proposed, so that nodes configured differently
+ * still apply the same log identically. */
+#define STORE_VALUE_CEILING (64u * 1024u * 1024u)
+
+typedef struct store_limits {
+  size_t key_max;   /* <= STORE_KEY_MAX */
+  size_t value_max; /* <= STORE_VALUE_CEILING */
+} store_limits;
+
+void store_limits_default(store_limits *lim);
+
+/* ---- commands (codec.c) -----------------------------------------------------
+ */
+
+/* Entry layout (format version 1), every integer an unsigned LEB128 varint
+ * in its shortest form:
+ *
+ *   u8 version (1) | varint body_len | body | zero padding to a multiple of 8
+ *
+ * body = u8 type, then the fields of that type; "bytes" is varint length +
+ * raw bytes.  The padding exists because libraft wants entry buffers whose
+ * length is a multiple of 8; body_len gives the true length. */
+#define STORE_FORMAT_VERSION 1
+
+/* X(NAME, code, "name"): the type byte is part of the format, never reuse. */
+#define STORE_CMD_MAP(X)                                                    \
+  X(PUT, 1, "put")                   /* bytes key, bytes value */           \
+  X(DELETE, 2, "delete")             /* bytes key */                        \
+  X(CAS, 3, "cas")                   /* key, u8 flags, [expected], [new] */ \
+  X(INCRBY, 4, "incrby")             /* bytes key, zigzag varint delta */   \
+  X(BATCH, 5, "batch")               /* varint count >= 1, commands */      \
+  X(PIPELINE_PUT, 6, "pipeline_put") /* bytes name, bytes definition */     \
+  X(PIPELINE_DELETE, 7, "pipeline_delete") /* bytes name */                 \
+  X(CHECKPOINT, 8, "checkpoint")   /* pipeline, source, position, term */   \
+  X(MEMBER_META, 9, "member_meta") /* varint id, bytes raft, bytes http */
+
+typedef enum store_cmd_type {
+#define STORE__CMD_ENUM(name, code, str) STORE_CMD_##name = (code),
+  STORE_CMD_MAP(STORE__CMD_ENUM)
+#undef STORE__CMD_ENUM
+} store_cmd_type;
+
+/* Name of a command type ("put"), "unknown" otherwise. */
+const char *store_cmd_name(int type);
+
+/* Borrowed byte string. */
+typedef struct store_slice {
+  const char *ptr;
+  size_t len;
+} store_slice;
+
+static inline store_slice store_str(const char *s) {
+  store_slice sl = {s, 0};
+  while (s && s[sl.len]) sl.len++;
+  return sl;
+}
+
+/* CAS flags (also the encoded flag byte). */
+#define STORE_CAS_EXPECTED                                            \
+  0x01                     /* `expected` given: the key must hold it; \
+                              otherwise the key must be absent */
+#define STORE_CAS_NEW 0x02 /* `value` given: store it; otherwise delete */
+
+/* A command.  Every slice is borrowed: from the caller when encoding, from
+ * the decoded buffer when decoding (valid while that buffer is). */
+typedef struct store_cmd {
+  store_cmd_type type;
+  union {
+    struct {
+      store_slice key, value;
+    } put;
+    struct {
+      store_slice key;
+    } del;
+    struct {
+      store_slice key, expected, value;
+      unsigned flags; /* STORE_CAS_* */
+    } cas;
+    struct {
+      store_slice key;
+      int64_t delta;
+    } incrby;
+    struct {
+      /* Encoding: `items[0..count)`, none of them a batch.  Decoding:
+       * `items` is NULL and `raw` holds the validated sub-commands; walk
+       * them with store_batch_iter. */
+      const struct store_cmd *items;
+      size_t count;
+      store_slice raw;
+    } batch;
+    struct {
+      store_slice name, definition;
+    } pipeline_put;
+    struct {
+      store_slice name;
+    } pipeline_delete;
+    struct {
+      store_slice pipeline, source, position;
+      uint64_t term; /* raft term of the leader that proposed it */
+    } checkpoint;
+    struct {
+      uint64_t id;                      /* raft server id, >= 1 */
+      store_slice raft_addr, http_addr; /* both empty: forget the member */
+    } member;
+  } u;
+} store_cmd;
+
+/* Encoded size of `cmd` as a whole entry, padding included (0 if `cmd` is
+ * not encodable: unknown type, nested batch). */
+size_t store_cmd_encoded_size(const store_cmd *cmd);
+
+/* Append `cmd` as one entry to `out` (padded to 8 bytes counted from where
+ * the entry starts).  Checks the limits (NULL: defaults): empty key
+ * WIRE_EINVAL, oversized key or value WIRE_ETOOBIG, bad type or a batch in a
+ * batch WIRE_EINVAL; the message goes to err.  On failure `out` keeps its
+ * previous length. */
+int store_cmd_encode(const store_cmd *cmd, const store_limits *lim,
+                     core_buf *out, char *err, size_t errsz);
+
+/* Decode one entry.  Never reads outside buf[0..len).  Fields point into
+ * `buf`.  WIRE_OK; WIRE_EUNSUPPORTED for an unknown format version or
+ * command type (written by newer software); WIRE_EPARSE for anything
+ * malformed (truncated, overlong varint, bad padding, limits of the format
+ * broken, trailing bytes).  Batches are validated completely. */
+int store_cmd_decode(const void *buf, size_t len, store_cmd *out, char *err,
+                     size_t errsz);
+
+typedef struct store_batch_iter {
+  const char *p, *end;
+  size_t left;
+} store_batch_iter;
+
+void store_batch_iter_init(store_batch_iter *it, const store_cmd *batch);
+/* 1 and *out filled, 0 at the end, negative on malformed input (cannot
+ * happen after a successful store_cmd_decode). */
+int store_batch_iter_next(store_batch_iter *it, store_cmd *out);
+
+/* ---- results
+ * ------------------------------------------------------------------ */
+
+#define STORE_STATUS_MAP(X)                                                 \
+  X(OK, 0, "ok")                   /* done (DELETE: found and deleted) */   \
+  X(NOTFOUND, 1, "not found")      /* DELETE, PIPELINE_DELETE of nothing */ \
+  X(MISMATCH, 2, "compare failed") /* CAS: current value differs */         \
+  X(NOTINT, 3, "value is not an integer")       /* INCRBY */                \
+  X(OVERFLOW, 4, "increment would overflow")    /* INCRBY */                \
+  X(FENCED, 5, "checkpoint from an older term") /* CHECKPOINT */            \
+  X(SKIPPED, 6, "entry already applied")        /* replay after restart */  \
+  X(INVALID, 7, "malformed entry, applied as a no-op")
+
+typedef enum store_status {
+#define STORE__ST_ENUM(name, code, str) STORE_##name = (code),
+  STORE_STATUS_MAP(STORE__ST_ENUM)
+#undef STORE__ST_ENUM
+} store_status;
+
+const char *store_status_str(int status);
+
+/* Result of one command.  `value`: INCRBY the new value; PIPELINE_PUT 1 if
+ * created, 0 if replaced; CHECKPOINT (FENCED) the newest stored term;
+ * otherwise 0. */
+typedef struct store_result {
+  store_status status;
+  int64_t value;
+} store_result;
+
+/* ---- state machine (fsm.c)
+ * ------------------------------------------------------ */
+
+typedef struct store_fsm store_fsm;
+
+typedef struct store_fsm_options {
+  const core_log *log; /* borrowed, may be NULL */
+} store_fsm_options;
+
+/* Open (creating if needed) the RocksDB database in `dir` and read back the
+ * applied index.  `opt` may be NULL.  On failure *out is NULL and err says
+ * why.  Node thread. */
+int store_fsm_open(const char *dir, const store_fsm_options *opt,
+                   store_fsm **out, char *err, size_t errsz);
+/* Close; NULL is fine.  No store_snap of this FSM may be alive. */
+void store_fsm_close(store_fsm *f);
+
+/* Last message of a failed call on `f`. */
+const char *store_fsm_errmsg(const store_fsm *f);
+
+/* Highest raft index whose command is reflected in the state (0: none). */
+uint64_t store_fsm_applied(const store_fsm *f);
+
+/* Apply the entry at raft index `index`.
+ *
+ *  - index <= applied: nothing is written; one result STORE_SKIPPED.  This
+ *    only happens on replay after a restart or a skipped restore, when no
+ *    client waits for the original result, so none is kept.  (It relies on
+ *    the raft log holding every applied entry: a node must refuse to start
+ *    when store_fsm_applied() > raft_last_index() after raft_start, i.e. a
+ *    data dir whose raft log lost what the FSM applied.)
+ *  - malformed entry (WIRE_EPARSE): the applied index advances, nothing
+ *    else changes, one result STORE_INVALID.  Every node decodes the same
+ *    bytes the same way, so they stay identical.
+ *  - otherwise: the commands' effects and the applied index go to RocksDB in
+ *    one write batch; one result per command (a batch of n gives n).
+ *
+ * Returns WIRE_OK, or a negative code when nothing was applied and the
+ * caller must not advance: WIRE_EUNSUPPORTED (entry from newer software:
+ * stop rather than diverge), WIRE_EIO (RocksDB), WIRE_ENOMEM.  *res points
+ * to FSM-owned memory valid until the next apply or restore. */
+int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
+                    const store_result **res, size_t *n);
+
+/* Reads of the current local state (not linearizable by themselves: the
+ * caller decides consistency).  Values are appended to `val` after its
+ * current contents are dropped (val->len = 0 first).  WIRE_OK,
+ * WIRE_ENOTFOUND, WIRE_EIO. */
+int store_fsm_get(store_fsm *f, store_slice key, core_buf *val);
+int store_fsm_pipeline_get(store_fsm *f, store_slice name, core_buf *def);
+/* Position of (pipeline, source) and the term it was committed in. */
+int store_fsm_checkpoint_get(store_fsm *f, store_slice pipeline,
+                             store_slice source, core_buf *pos, uint64_t *term);
+/* Newest checkpoint term accepted for `pipeline` (0 and WIRE_ENOTFOUND if
+ * none). */
+int store_fsm_checkpoint_term(store_fsm *f, store_slice pipeline,
+                              uint64_t *term);
+int store_fsm_member_get(store_fsm *f, uint64_t id, core_buf *raft_addr,
+                         core_buf *http_addr);
+
+/* Visit keys of the kv family that start with `prefix` and sort after
+ * `after` (empty: from the start), in byte order, at most `limit` (0: no
+ * limit).  `cb` returning non-zero stops the scan with that code.  *more
+ * (may be NULL) says whether another matching key follows the last one
+ * visited.  Slices passed to cb are valid during the call only. */
+typedef int (*store_scan_cb)(void *ud, store_slice key, store_slice value);
+int store_fsm_scan(store_fsm *f, store_slice prefix, store_slice after,
+                   size_t limit, store_scan_cb cb, void *ud, bool *more);
+
+/* ---- snapshots (snap.c)
+ * ------------------------------------------------------------ */
+
+/* Snapshot stream, format version 1:
+ *
+ *   header (STORE_SNAP_HEADER_SIZE bytes, little-endian):
+ *     magic "WIRESNAP" | u32 format | u32 flags (0) | u64 applied index |
+ *     u64 record count | u64 body length | u32 crc32c(body) |
+ *     u32 crc32c(header bytes 0..43)
+ *   body: records, column family by column family, keys in order:
+ *     u8 family | varint klen | key | varint vlen | value
+ *
+ * The header comes first in the stream but is produced last (it needs the
+ * count and checksum): store_snap_write hands it back for the caller to put
+ * in front (raft: the first buffer; a file: pwrite at offset 0). */
+#define STORE_SNAP_HEADER_SIZE 48
+#define STORE_SNAP_FORMAT 1
+
+typedef struct store_snap store_snap;
+
+/* Pin a consistent view of `f` (cheap: a RocksDB snapshot) and its applied
+ * index.  Node thread. */
+int store_snap_begin(store_fsm *f, store_snap **out);
+uint64_t store_snap_index(const store_snap *s);
+/* Serialise the view: body bytes go to `write` in pieces (a non-zero return
+ * aborts and is returned), then the header is stored in `header`.  May run
+ * on another thread than the node thread, concurrently with applies. */
+typedef int (*store_write_fn)(void *ctx, const void *p, size_t n);
+int store_snap_write(store_snap *s, store_write_fn write, void *ctx,
+                     uint8_t header[STORE_SNAP_HEADER_SIZE]);
+void store_snap_end(store_snap *s); /* NULL is fine */
+
+/* Replace the whole state of `f` by the snapshot in buf[0..len) (header +
+ * body, contiguous).  The snapshot is validated completely (magic, format,
+ * lengths, record structure, count, checksums) before anything changes;
+ * then one RocksDB write batch deletes every existing key and writes the
+ * snapshot's, applied index included, so a crash leaves either the old or
+ * the new state.  Skipped (*skipped = true, nothing changes) when the local
+ * applied index is >= the snapshot's: the local state is then the same
+ * log prefix or a longer one.  WIRE_OK, WIRE_ECORRUPT, WIRE_EUNSUPPORTED,
+ * WIRE_EIO, WIRE_ENOMEM.  Node thread. */
+int store_fsm_restore(store_fsm *f, const void *buf, size_t len, bool *skipped);
+
+/* CRC-32C (Castagnoli), software; `crc` 0 to start. */
+uint32_t store_crc32c(uint32_t crc, const void *p, size_t n);
+
+/* ---- raft glue (raft_fsm.c)
+ * ------------------------------------------------------ */
+
+typedef struct store_raft_fsm store_raft_fsm;
+
+/* What a raft_apply_cb receives as `result` for our entries: valid only
+ * during the callback (it lives in the glue and is reused). */
+typedef struct store_apply_result {
+  uint64_t index;
+  const store_result *res;
+  size_t n;
+} store_apply_result;
+
+/* Glue for one FSM (borrowed; must outlive the glue). */
+int store_raft_fsm_new(store_fsm *fsm, store_raft_fsm **out);
+/* The vtable to give raft_init (or raft_fixture_grow). */
+struct raft_fsm *store_raft_fsm_vtable(store_raft_fsm *g);
+/* The raft instance, needed to know the index being applied; set after
+ * raft_init and before raft_start. */
+void store_raft_fsm_bind(store_raft_fsm *g, struct raft *r);
+/* Free after the raft instance is closed; NULL is fine. */
+void store_raft_fsm_free(store_raft_fsm *g);
+
+/* Encode `cmd` into a buffer from raft_malloc, ready for raft_apply. */
+int store_raft_encode(const store_cmd *cmd, const store_limits *lim,
+                      struct raft_buffer *out, char *err, size_t errsz);
+
+#endif /* WIRE_STORE_H */
