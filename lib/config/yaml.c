@@ -88,6 +88,13 @@ yval *yval_parse(const char *text, size_t len, const char *file,
         failed = true;
         break;
       case YAML_SCALAR_EVENT:
+        if (ev.data.scalar.anchor) {
+          diag_add(d, file, (int)ev.start_mark.line + 1,
+                   (int)ev.start_mark.column + 1,
+                   "YAML anchors are not supported in pipeline definitions");
+          failed = true;
+          break;
+        }
         v = node_new(Y_SCALAR, &ev.start_mark);
         if (v) {
           v->str = core_strndup((const char *)ev.data.scalar.value,

@@ -93,7 +93,9 @@ WIRE_API int wire_ctx_new(wire_ctx **out) {
       &conn_file_source, &conn_generator_source, &conn_stdin_source};
   static const wire_sink_vtable *const sinks[] = {
       &conn_file_sink, &conn_stdout_sink, &conn_null_sink};
-  static const wire_op_vtable *const ops[] = {&ops_jq};
+  static const wire_op_vtable *const ops[] = {
+      &ops_jq, &ops_set, &ops_rename, &ops_drop,
+      &ops_route, &ops_sample, &ops_dedupe};
   int rc = WIRE_OK;
   for (size_t i = 0; rc == WIRE_OK && i < WIRE_ARRAY_SIZE(sources); i++)
     rc = wire_ctx_register_source(ctx, sources[i], NULL);

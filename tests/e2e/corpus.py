@@ -3,7 +3,8 @@
 make_corpus() writes log-like records that are deliberately awkward for a
 JSON pipeline: every level plus odd ones (missing, null, "ERROR", a number),
 nested objects and arrays, raw UTF-8 and \\u escapes (surrogate pairs
-included), escaped quotes/backslashes/control characters and "\\/", numbers
+included, and lone low surrogates jq turns into U+FFFD), escaped
+quotes/backslashes/control characters and "\\/", numbers
 written as 1.0, 1e3, 1E+2, -0, -0.0, 0.10, huge integers and extreme
 doubles, missing and null fields, duplicate keys (jq: last one wins),
 shuffled key order, and some lines with non-canonical whitespace (spaces
@@ -62,6 +63,9 @@ def _msg(r):
         return Raw(json.dumps(m, ensure_ascii=True))  # \u escapes, surrogate pairs
     if k < 0.20:
         return Raw('"path \\/api\\/v1 \\u00e9\\r\\b\\f"')  # escapes jq normalises
+    if k < 0.205:
+        # a lone low surrogate (jq 1.6: U+FFFD; a lone high one is a jq parse error)
+        return Raw('"lone \\udc00 low, pair \\ud83d\\ude00"')
     return m
 
 

@@ -10,6 +10,7 @@ as errors of the jq node, as many as the jq CLI reports.  Then, with
 multisets, and records of one user must keep their order.
 """
 
+import concurrent.futures
 import json
 import os
 import sys
@@ -35,6 +36,36 @@ EXPRS = [
     ('construct-alt', '{a: .x, b: (.y // 1)}', False),
     ('all-values', '.[]?', False),
     ('runtime-errors', '.n + 1', False),
+]
+
+# Expressions in (or next to) the jq op's raw-bytes fast path
+# (lib/ops/jqfast.h): comparisons against numbers written as 1e3/-0/huge,
+# jq's cross-type ordering, strings escaped in the data or in the literal,
+# duplicate keys, nested paths that raise jq errors on some records.  They
+# run as many jq ops fed by one source in a single pipeline.
+FAST = [
+    'select(.n == 1000)',
+    'select(.n == 0)',
+    'select(.n > 1e19)',
+    'select(.n < 10)',
+    'select(.n >= -0.5 and .n <= 1)',
+    'select(.level >= "info")',
+    'select(.level != "error")',
+    'select(.level == "debug")',
+    'select(.user == "zo\\u00eb")',
+    'select(.msg == "na\\u00efve caf\\u00e9 \\u2615 ok")',
+    'select(.msg == "quote \\" and backslash \\\\ inside")',
+    'select(.meta.host == "h1" and .meta.tags[0] == "a")',
+    'select(.x.deep[1].z == null)',
+    'select((.level == "error" or .level == "warn") | not)',
+    'select(.y)',
+    'select(.items[1] == 2.5)',
+    'select(.n)',
+    '.meta.tags[0]?',
+    '.["level"]',
+    '.x.deep',
+    '.level == "error"',
+    '.n > 50',
 ]
 
 
@@ -79,9 +110,21 @@ def run_one(args, d, name, expr, partitions, key=None):
     return got, q
 
 
+def start_refs(args, d, pool):
+    """Run every reference `jq -c` up front, in parallel (jq is single
+    threaded); checks wait for theirs.  name -> future of (path, errors)."""
+    def one(expr, path):
+        return path, jq_ref(args.jq, expr, args.corpus, path, timeout=200)
+    futs = {}
+    for name, expr, _ in EXPRS:
+        futs[name] = pool.submit(one, expr, os.path.join(d, '%s.jq.ndjson' % name))
+    for i, expr in enumerate(FAST):
+        futs['fast%d' % i] = pool.submit(one, expr, os.path.join(d, 'fast%d.jq.ndjson' % i))
+    return futs
+
+
 def check_expr(args, d, name, expr):
-    ref = os.path.join(d, '%s.jq.ndjson' % name)
-    nerr = jq_ref(args.jq, expr, args.corpus, ref)
+    ref, nerr = args.futs[name].result()
     want = read_lines(ref)
     print('   jq -c %r: %d lines, %d runtime errors' % (expr, len(want), nerr))
     got, q = run_one(args, d, name, expr, 1)
@@ -110,6 +153,37 @@ def check_partitioned(args, d, name, expr):
             expect(gg.get(user) == ids,
                    'order of user %s not kept with partitions 4: first ids %s, expected %s' % (
                        user, gg.get(user, [])[:8], ids[:8]))
+
+
+def run_fast_batch(args, d):
+    """One pipeline: source -> K jq ops -> K file sinks."""
+    y = ['name: jqfast', 'sources:',
+         '  - {id: in, type: file, format: ndjson, path: %s}' % yq(args.corpus), 'operations:']
+    for i, expr in enumerate(FAST):
+        y.append('  - {id: q%d, type: jq, inputs: [in], expr: %s}' % (i, yq(expr)))
+    y.append('sinks:')
+    for i, expr in enumerate(FAST):
+        y.append('  - {id: o%d, type: file, inputs: [q%d], path: %s, append: false}' % (
+            i, i, yq(os.path.join(d, 'fast%d.wire.ndjson' % i))))
+    yml = write(os.path.join(d, 'fast.yaml'), '\n'.join(y) + '\n')
+    r = wire_run(args.wire_node, yml, timeout=240)
+    args.fast = parse_summary(r.err)
+    expect(args.fast.row('in')['out'] == N, 'source out %d' % args.fast.row('in')['out'])
+
+
+def check_fast(args, d, i, expr):
+    if args.fast is None:
+        fail('the pipeline did not run')
+    ref, nerr = args.futs['fast%d' % i].result()
+    want = read_lines(ref)
+    got = read_lines(os.path.join(d, 'fast%d.wire.ndjson' % i))
+    print('   jq -c %r: %d lines, %d runtime errors' % (expr, len(want), nerr))
+    compare_lines(got, want, 'jq %r (fast-path batch)' % expr)
+    q = args.fast.row('q%d' % i)
+    expect(q['errors'] == nerr, 'jq node q%d counted %d errors, the jq CLI reported %d' % (
+        i, q['errors'], nerr))
+    expect(args.fast.row('o%d' % i)['out'] == len(got), 'sink o%d out %d, file has %d lines' % (
+        i, args.fast.row('o%d' % i)['out'], len(got)))
 
 
 def check_non_objects(args, d):
@@ -141,13 +215,21 @@ def main():
         corpus.make_corpus(args.corpus, N)
         print('corpus: %s (%d records, %d bytes)' % (args.corpus, N, os.path.getsize(args.corpus)))
         args.refs = {}
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
+        args.futs = start_refs(args, d, pool)
         for name, expr, _ in EXPRS:
             c.run('partitions 1: %s' % expr, check_expr, args, d, name, expr)
         for name, expr, part in EXPRS:
             if part:
                 c.run('partitions 4, partition_key .user: %s (multiset)' % expr,
                       check_partitioned, args, d, name, expr)
+        args.fast = None
+        c.run('fast-path batch: one source -> %d jq ops -> %d file sinks' % (len(FAST), len(FAST)),
+              run_fast_batch, args, d)
+        for i, expr in enumerate(FAST):
+            c.run('fast-path batch: %s' % expr, check_fast, args, d, i, expr)
         c.run('non-object records', check_non_objects, args, d)
+        pool.shutdown()
     c.finish()
 
 
