@@ -12,6 +12,9 @@ processes (best of R runs, default 3) for:
   (c) the jq CLI alone: jq -c 'select(.level == "error")' FILE > OUT
   (d) wire-node: generator (count N) -> null
   (e) (b) with partitions: 2
+  (f) wire-node: file -> jq 'select(.level == "error") | {id, msg}' -> file,
+      an expression the jq op cannot run on its fast path (libjq for every
+      record), against (g) the jq CLI on the same expression
 
 and prints records/s and MB/s (of input) per case and the speedup of (b)
 over (c).  Every output is verified before the figures are printed: (a) has
@@ -36,6 +39,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(HERE)
 EXPR = 'select(.level == "error")'
+# (f): an expression outside the jq op's raw-bytes fast path (lib/ops/jqfast.h)
+EXPR_F = 'select(.level == "error") | {id, msg}'
 
 
 def die(msg):
@@ -221,6 +226,23 @@ def main():
             ne, ref_n, ', same multiset as jq' if ms else ', MULTISET DIFFERS from jq output'))
         os.unlink(out_e)
 
+        ref_f = os.path.join(d, 'jq_f.ndjson')
+        res['g'] = best_of(args, '(g) jq CLI, (f) expression', [args.jq, '-c', EXPR_F, data], stdout_path=ref_f)
+        out_f = os.path.join(d, 'f.ndjson')
+        yf = yaml(os.path.join(d, 'f.yaml'),
+                  'name: bench-jq-libjq\nsources:\n  - {id: in, type: file, path: "%s"}\n'
+                  'operations:\n  - {id: q, type: jq, inputs: [in], expr: \'%s\'}\n'
+                  'sinks:\n  - {id: out, type: file, inputs: [q], path: "%s", append: false}\n' % (
+                      data, EXPR_F, out_f))
+        res['f'] = best_of(args, '(f) file -> jq projection -> file', [wn, 'run', '--quiet', yf], out=out_f)
+        nf, nref_f = count_lines(out_f), count_lines(ref_f)
+        same_f = nf == nref_f and sha(out_f) == sha(ref_f)
+        verified['f'] = (same_f, '%d lines (jq: %d)%s' % (
+            nf, nref_f, ', identical to jq output' if same_f else ', DIFFERS from jq output'))
+        verified['g'] = (True, '%d lines' % nref_f)
+        os.unlink(out_f)
+        os.unlink(ref_f)
+
         yd = yaml(os.path.join(d, 'd.yaml'),
                   'name: bench-generator\nsources:\n  - {id: gen, type: generator, count: %d}\n'
                   'sinks:\n  - {id: out, type: null, inputs: [gen]}\n' % n)
@@ -253,7 +275,9 @@ def main():
     print()
     rows = [('a', 'wire-node file -> file'), ('b', 'wire-node file -> jq select -> file'),
             ('c', 'jq -c select (CLI)'), ('d', 'wire-node generator -> null'),
-            ('e', 'wire-node (b), partitions: 2')]
+            ('e', 'wire-node (b), partitions: 2'),
+            ('f', 'wire-node file -> jq select + {id, msg} -> file (libjq)'),
+            ('g', 'jq -c select + {id, msg} (CLI)')]
     print('| case | what | best s | records/s | MB/s | verified |')
     print('|---|---|---:|---:|---:|---|')
     all_ok = True
@@ -267,6 +291,7 @@ def main():
     print()
     print('speedup of (b) over the jq CLI (c): %.2fx  (time(c) / time(b))' % (res['c'][0] / res['b'][0]))
     print('speedup of (e) over the jq CLI (c): %.2fx' % (res['c'][0] / res['e'][0]))
+    print('speedup of (f) over the jq CLI (g), no fast path: %.2fx' % (res['g'][0] / res['f'][0]))
     if not all_ok:
         die('some outputs did not verify: the figures above are not valid')
 

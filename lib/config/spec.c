@@ -273,9 +273,8 @@ int spec_load_yaml(spec *s, const char *text, size_t len) {
       }
       for (size_t k = 0; k < v->n && rc != WIRE_ENOMEM; k++) {
         rc = node_from_yaml(s, kind, v->items[k]);
-        v->items[k] = NULL; /* taken */
+        v->items[k] = NULL; /* taken; the rest is freed with root */
       }
-      v->n = 0;
       continue;
     }
     int r = apply_setting(s, kv->str, v);

@@ -65,7 +65,7 @@ static void flatten(char *p, size_t n) {
 int fdw_write(fdw *w, const wire_batch *b) {
   size_t n = wire_batch_count(b);
   const wire_event *ev = wire_batch_events(b);
-  size_t i = 0;
+  size_t i = w->partial == b ? w->partial_next : 0;
   w->partial = NULL;
   for (; i < n; i++) {
     size_t vlen = ev[i].value_len, need = vlen + 1;

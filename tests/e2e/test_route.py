@@ -2,12 +2,14 @@
 """Fan-out and route.
 
 One file source feeds (1) a `route` op with two named outputs, errors and
-warnings, each written by its own file sink, (2) a file sink that gets every
+warnings, and its `unmatched` output, each written by its own file sink
+(together exactly every record once), (2) a file sink that gets every
 record, and route.errors also feeds a jq projection (a port consumed twice).
 Each output must equal the matching jq CLI selection, in order
 (partitions 1).  The corpus is in canonical compact form, so records that
 are forwarded unchanged compare byte for byte too.  Then the same DAG runs
-with partitions 3 and is compared as multisets.
+with partitions 3 and is compared as multisets.  Last, overlapping routes
+with `mode: all` (a record goes to every matching route) and `mode: first`.
 """
 
 import os
@@ -23,6 +25,7 @@ N = 20000
 OUTPUTS = {  # sink id -> reference jq expression
     'errors': 'select(.level == "error")',
     'warnings': 'select(.level == "warn")',
+    'rest': 'select(.level != "error" and .level != "warn")',
     'all': '.',
     'slim': 'select(.level == "error") | {id, msg}',
 }
@@ -48,6 +51,7 @@ def yaml(inp, d, tag, partitions):
         'sinks:',
         '  - {id: errors, type: file, inputs: [split.errors], path: %s, append: false}' % p('errors'),
         '  - {id: warnings, type: file, inputs: [split.warnings], path: %s, append: false}' % p('warnings'),
+        '  - {id: rest, type: file, inputs: [split.unmatched], path: %s, append: false}' % p('rest'),
         '  - {id: all, type: file, inputs: [in], path: %s, append: false}' % p('all'),
         '  - {id: slim_out, type: file, inputs: [slim], path: %s, append: false}' % p('slim'),
         ''])
@@ -70,8 +74,38 @@ def check(args, d, tag, partitions):
         else:
             compare_multiset(got, want, 'sink %s vs jq %r (partitions %d)' % (sink, expr, partitions))
         print('   %-8s %6d records match jq -c %r' % (sink, len(got), expr))
-    routed = s.row('errors')['out'] + s.row('warnings')['out']
-    expect(routed < N, 'route emitted every record to a named output (%d of %d)' % (routed, N))
+    routed = s.row('errors')['out'] + s.row('warnings')['out'] + s.row('rest')['out']
+    expect(routed == N, 'errors + warnings + unmatched = %d, expected every record once (%d)' % (routed, N))
+
+
+def check_modes(args, d):
+    """Overlapping routes: mode all sends a record to every matching route,
+    mode first only to the first matching one (in definition order)."""
+    for mode, want_expr in (('all', 'select(.level == "error" or .level == "warn")'),
+                            ('first', 'select(.level == "warn")')):
+        out_e = os.path.join(d, 'mode-%s.errors.ndjson' % mode)
+        out_s = os.path.join(d, 'mode-%s.serious.ndjson' % mode)
+        yml = write(os.path.join(d, 'mode-%s.yaml' % mode), '\n'.join([
+            'name: route-mode-%s' % mode,
+            'sources:',
+            '  - {id: in, type: file, path: %s}' % yq(args.input),
+            'operations:',
+            '  - id: split',
+            '    type: route',
+            '    mode: %s' % mode,
+            '    inputs: [in]',
+            '    routes:',
+            '      errors: \'.level == "error"\'',
+            '      serious: \'.level == "error" or .level == "warn"\'',
+            'sinks:',
+            '  - {id: e, type: file, inputs: [split.errors], path: %s, append: false}' % yq(out_e),
+            '  - {id: s, type: file, inputs: [split.serious], path: %s, append: false}' % yq(out_s),
+            '']))
+        wire_run(args.wire_node, yml, timeout=120)
+        ref = os.path.join(d, 'mode-%s.ref' % mode)
+        jq_ref(args.jq, want_expr, args.input, ref)
+        compare_lines(read_lines(out_e), args.refs['errors'], 'mode %s: route errors' % mode)
+        compare_lines(read_lines(out_s), read_lines(ref), 'mode %s: route serious (jq %r)' % (mode, want_expr))
 
 
 def main():
@@ -91,6 +125,7 @@ def main():
             args.refs[sink] = read_lines(ref)
         c.run('route + fan-out, partitions 1 (exact order)', check, args, d, 'p1', 1)
         c.run('route + fan-out, partitions 3 (multisets)', check, args, d, 'p3', 3)
+        c.run('route mode: all vs first with overlapping routes', check_modes, args, d)
     c.finish()
 
 

@@ -29,7 +29,9 @@ static inline char *ct_tmpdir(void) {
   char tmpl[] = "/tmp/wire-conn-XXXXXX";
   char *d = mkdtemp(tmpl);
   assert_non_null(d);
-  return strdup(d);
+  char *copy = d ? strdup(d) : NULL;
+  if (!copy) abort();
+  return copy;
 }
 
 static inline int ct_rm_one(const char *p, const struct stat *sb, int flag,
@@ -47,9 +49,10 @@ static inline void ct_rmdir(char *dir) {
 
 /* "DIR/NAME" in a static-free malloc'd string. */
 static inline char *ct_path(const char *dir, const char *name) {
+  if (!dir || !name) abort();
   size_t n = strlen(dir) + strlen(name) + 2;
   char *p = malloc(n);
-  assert_non_null(p);
+  if (!p) abort();
   snprintf(p, n, "%s/%s", dir, name);
   return p;
 }
