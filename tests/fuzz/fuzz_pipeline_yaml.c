@@ -2,7 +2,7 @@
  * libFuzzer target for the pipeline loader: YAML parsing, the definition
  * model and every validation path (wire_pipeline_parse).  Nothing runs.
  *
- *   CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false
+ *   CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_lundef=false
  *   ninja -C build-fuzz
  *   ./build-fuzz/tests/fuzz/fuzz_pipeline_yaml -max_total_time=60 \
  *       tests/fuzz/corpus/pipeline
