@@ -66,7 +66,7 @@ static void file_sink_close(void *state) {
   if (fdw_pending(&s->w))
     wire_stage_log(s->st, WIRE_LOG_DEBUG,
                    "closing %s with %zu unflushed bytes (not acknowledged)",
-                   s->path, fdw_pending(&s->w));
+                   s->path ? s->path : "?", fdw_pending(&s->w));
   fdw_free(&s->w);
   if (s->fd >= 0) close(s->fd);
   core_free(s->path);

@@ -755,8 +755,8 @@ int jqf_value(const jqf_prog *p, const char *rec, size_t n, unsigned flags,
 
 int jqf_truthy(const jqf_prog *p, jqf_scratch *s, const char *rec, size_t n,
                unsigned flags) {
-  const char *v;
-  size_t vl;
+  const char *v = NULL;
+  size_t vl = 0;
   int rc;
   switch (p->form) {
     case JQF_BOOL:
