@@ -23,6 +23,8 @@
 typedef struct diag_list {
   wire_diag *v; /* file and message strings owned by the list */
   size_t n, cap;
+  bool oom; /* a diagnostic was lost for lack of memory (cleared by
+             * diag_clear): the list is incomplete, report WIRE_ENOMEM */
 } diag_list;
 
 void diag_add(diag_list *d, const char *file, int line, int col,
@@ -32,6 +34,9 @@ void diag_vadd(diag_list *d, const char *file, int line, int col,
 void diag_clear(diag_list *d);
 /* Sort by (line, col), stable. */
 void diag_sort(diag_list *d);
+/* Quote `len` bytes of user text for a message: control characters and
+ * quotes escaped, cut to about 60 characters with "...".  Returns buf. */
+const char *cfg_show(char *buf, size_t size, const char *s, size_t len);
 
 /* ---- YAML tree with positions -------------------------------------- */
 
@@ -55,13 +60,30 @@ struct yval {
  * duplicate map keys are diagnostics).  Syntax errors go to `d` with their
  * position.  Returns the root or NULL. */
 yval *yval_parse(const char *text, size_t len, const char *file, diag_list *d);
+/* Same, telling why there is no tree: with NULL returned, *rc is WIRE_OK for
+ * an empty document (no diagnostic added), WIRE_ECONFIG (diagnostics added)
+ * or WIRE_ENOMEM.  With a tree returned *rc is WIRE_OK, though non-fatal
+ * problems (duplicate keys, anchors, tags) may have added diagnostics. */
+yval *yval_parse_ex(const char *text, size_t len, const char *file,
+                    diag_list *d, int *rc);
 void yval_free(yval *v);
 /* Value of `key` in a map, or NULL. */
 const yval *yval_get(const yval *map, const char *key);
 /* Render as JSON (plain scalars that look like numbers/true/false/null stay
  * so, other scalars become strings).  Malloc'd, NULL on OOM. */
 char *yval_to_json(const yval *v);
-const char *yval_kind_name(const yval *v); /* "string", "list", "mapping" */
+const char *yval_kind_name(const yval *v); /* "a scalar", "a list", ... */
+
+/* YAML 1.2 core schema readings of scalar text (any quoting style: the
+ * option getters are lenient).  Integers: [-+]?[0-9]+, 0x[0-9a-fA-F]+,
+ * 0o[0-7]+ -> WIRE_OK, WIRE_EINVAL (not an integer) or WIRE_ETOOBIG
+ * (outside int64).  Doubles: integers and [-+]?(.N|N(.N*)?)([eE][-+]?N)?,
+ * finite only.  Booleans: true|True|TRUE|false|False|FALSE. */
+int yval_text_int(const char *s, int64_t *out);
+bool yval_text_double(const char *s, double *out);
+bool yval_text_bool(const char *s, bool *out);
+/* A plain scalar meaning null: empty, ~, null, Null, NULL. */
+bool yval_is_null(const yval *v);
 
 /* ---- definition model ---------------------------------------------- */
 
@@ -104,6 +126,10 @@ struct spec_node {
   size_t njson;
   const char *const *ports;       /* op output names or NULL */
   size_t nports;                  /* >= 1 */
+  /* Defaults of options not written, built from the type's table by
+   * cfg_prepare() (owned; NULL before). */
+  yval *defaults;
+  bool api; /* added with spec_add_node(): positions are in its snippet */
 };
 
 struct spec {
@@ -118,7 +144,9 @@ struct spec {
   spec_node **nodes;     /* definition order: sources, operations, sinks */
   size_t n, cap;
   size_t *topo;          /* topological order of nodes (after validate) */
-  diag_list diags;
+  diag_list diags;       /* build problems + those of the last validation */
+  diag_list build;       /* problems found while building (kept across
+                          * validations, copied into diags by each) */
   bool valid;            /* spec_validate() succeeded */
 };
 
@@ -140,6 +168,15 @@ void spec_free(spec *s);
  * WIRE_OK or WIRE_ECONFIG. */
 int cfg_check_options(spec *s, spec_node *n, const wire_option *table);
 size_t cfg_edit_distance(const char *a, const char *b);
+/* After cfg_check_options() passed: build the node's defaults and render
+ * every option value as JSON up front, so that the wire_config getters only
+ * read afterwards (components may call them from any thread).  WIRE_OK,
+ * WIRE_ENOMEM, or WIRE_ECONFIG when a default in the table is invalid. */
+int cfg_prepare(spec *s, spec_node *n);
+/* Free what cfg_prepare() and the getters built for the node. */
+void cfg_release(spec_node *n);
+/* "source", "operation", "sink". */
+const char *spec_kind_name(wire_node_kind kind);
 
 /* Index of a node by id, or -1. */
 long spec_find(const spec *s, const char *id);
