@@ -2,6 +2,8 @@
  * wire-node: the libwire command-line program.  A thin shell over the public
  * API in <wire/wire.h>; everything it does, an embedding program can do.
  *
+ *   wire-node serve [OPTIONS] run a node of a replicated cluster (raft,
+ *                             RocksDB, HTTP API) until SIGTERM/SIGINT
  *   wire-node run FILE        run a pipeline in-process until its bounded
  *                             sources are exhausted (Ctrl-C: graceful stop)
  *   wire-node validate FILE   print FILE:LINE:COL diagnostics, exit 1 if any
@@ -10,6 +12,7 @@
  *   wire-node version
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,8 @@
 #include <unistd.h>
 
 #include "wire/wire.h"
+
+extern char **environ;
 
 enum { EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 
@@ -35,6 +40,7 @@ static void usage(FILE *f) {
           "usage: wire-node <command> [options]\n"
           "\n"
           "commands:\n"
+          "  serve [OPTIONS]   run a cluster node (wire-node serve --help)\n"
           "  run FILE [--resume SOURCE=POSITION]... [--quiet] [--log-level L]\n"
           "                    run a pipeline in this process\n"
           "  validate FILE     check a pipeline definition\n"
@@ -355,6 +361,157 @@ static int cmd_types(wire_ctx *ctx, int argc, char **argv) {
   return 0;
 }
 
+static void serve_usage(FILE *f) {
+  size_t n = wire_node_config_option_count();
+  for (size_t i = 0; i < n; i++) {
+    const wire_node_option_info *o = wire_node_config_option(i);
+    char left[64];
+    snprintf(left, sizeof left, "--%s%s%s", o->key, o->arg ? " " : "",
+             o->arg ? o->arg : "");
+    fprintf(f, "  %-34s %s", left, o->doc);
+    if (o->def && *o->def) fprintf(f, " (default %s)", o->def);
+    fputc('\n', f);
+  }
+  fprintf(f, "  %-34s %s\n", "--config FILE",
+          "YAML file of options (keys as above)");
+}
+
+/* Options from --config FILE (or WIRE_CONFIG), then the environment, then
+ * the flags: the last one set wins, so flag > env > file > default. */
+static int serve_parse(int argc, char **argv, wire_node_config *cfg, char *err,
+                       size_t errsz) {
+  const char *file = getenv("WIRE_CONFIG");
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--config") && i + 1 < argc) file = argv[i + 1];
+    else if (!strncmp(argv[i], "--config=", 9)) file = argv[i] + 9;
+  }
+  if (file && *file && wire_node_config_load_file(cfg, file)) {
+    snprintf(err, errsz, "%s", wire_node_config_error(cfg));
+    return WIRE_ECONFIG;
+  }
+  if (wire_node_config_load_env(cfg, environ)) {
+    snprintf(err, errsz, "%s", wire_node_config_error(cfg));
+    return WIRE_EINVAL;
+  }
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strncmp(a, "--", 2) != 0 || !a[2]) {
+      snprintf(err, errsz, "unexpected argument '%s' (options are --KEY VALUE)",
+               a);
+      return WIRE_EINVAL;
+    }
+    char key[64];
+    const char *eq = strchr(a, '=');
+    size_t kl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    if (kl >= sizeof key) kl = sizeof key - 1;
+    memcpy(key, a + 2, kl);
+    key[kl] = '\0';
+    const char *value = eq ? eq + 1 : NULL;
+    if (!strcmp(key, "config")) {
+      if (!value) i++;
+      continue;
+    }
+    bool is_flag = false;
+    for (size_t k = 0; k < wire_node_config_option_count(); k++) {
+      const wire_node_option_info *o = wire_node_config_option(k);
+      if (!strcmp(o->key, key)) is_flag = o->arg == NULL;
+    }
+    if (!value) {
+      if (is_flag) value = "true";
+      else if (i + 1 < argc) value = argv[++i];
+      else if (wire_node_config_get(cfg, key)) {
+        snprintf(err, errsz, "option --%s needs a value", key);
+        return WIRE_EINVAL;
+      } else {
+        value = "";
+      }
+    }
+    if (wire_node_config_set(cfg, key, value)) {
+      snprintf(err, errsz, "%s", wire_node_config_error(cfg));
+      return WIRE_EINVAL;
+    }
+  }
+  return WIRE_OK;
+}
+
+/* wire-node serve: options from --config FILE < WIRE_* env < flags. */
+static int cmd_serve(wire_ctx *ctx, int argc, char **argv) {
+  for (int i = 0; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      printf("usage: wire-node serve [OPTIONS]\n\n"
+             "Every option may also be set as WIRE_<OPTION> in the environment\n"
+             "(WIRE_DATA_DIR=...) or as a key of the YAML file given by\n"
+             "--config; precedence: flag > environment > file > default.\n\n");
+      serve_usage(stdout);
+      return 0;
+    }
+  wire_node_config *cfg = NULL;
+  if (wire_node_config_new(&cfg)) {
+    fprintf(stderr, "wire-node serve: out of memory\n");
+    return EXIT_RUNTIME;
+  }
+  char err[2048];
+  int rc = serve_parse(argc, argv, cfg, err, sizeof err);
+  if (rc == WIRE_OK && wire_node_config_validate(cfg) != WIRE_OK) {
+    snprintf(err, sizeof err, "%s", wire_node_config_error(cfg));
+    rc = WIRE_EINVAL;
+  }
+  if (rc) {
+    fprintf(stderr, "wire-node serve: %s\n", err);
+    wire_node_config_free(cfg);
+    return EXIT_USAGE;
+  }
+  const char *lv = wire_node_config_get(cfg, "log-level");
+  wire_log_level level = WIRE_LOG_INFO;
+  if (lv && !strcmp(lv, "debug")) level = WIRE_LOG_DEBUG;
+  else if (lv && !strcmp(lv, "warn")) level = WIRE_LOG_WARN;
+  else if (lv && !strcmp(lv, "error")) level = WIRE_LOG_ERROR;
+  wire_ctx_set_log(ctx, level, NULL, NULL);
+
+  /* Signals are taken synchronously by this thread; the node thread (and
+   * raft's) inherit the blocked mask. */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  wire_node *node = NULL;
+  rc = wire_node_open(ctx, cfg, &node);
+  wire_node_config_free(cfg);
+  if (rc) {
+    fprintf(stderr, "wire-node serve: %s\n", wire_ctx_errmsg(ctx));
+    return rc == WIRE_ECONFIG ? EXIT_USAGE : EXIT_RUNTIME;
+  }
+  rc = wire_node_start(node);
+  if (rc) {
+    fprintf(stderr, "wire-node serve: %s\n", wire_node_errmsg(node));
+    wire_node_close(node);
+    return EXIT_RUNTIME;
+  }
+  int exit_code = 0;
+  for (;;) {
+    struct timespec ts = {0, 200 * 1000000L};
+    int sig = sigtimedwait(&set, NULL, &ts);
+    if (sig == SIGINT || sig == SIGTERM) {
+      fprintf(stderr, "wire-node serve: %s received, stopping\n",
+              sig == SIGINT ? "SIGINT" : "SIGTERM");
+      wire_node_stop(node);
+      break;
+    }
+    rc = wire_node_wait(node, 0);
+    if (rc == WIRE_EFAILED) {
+      fprintf(stderr, "wire-node serve: %s\n", wire_node_errmsg(node));
+      exit_code = EXIT_RUNTIME;
+      break;
+    }
+    if (rc == WIRE_OK) break;
+  }
+  wire_node_close(node);
+  return exit_code;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -377,7 +534,9 @@ int main(int argc, char **argv) {
   }
   wire_ctx_set_log(ctx, WIRE_LOG_WARN, NULL, NULL);
   int rc;
-  if (strcmp(cmd, "run") == 0)
+  if (strcmp(cmd, "serve") == 0)
+    rc = cmd_serve(ctx, argc - 2, argv + 2);
+  else if (strcmp(cmd, "run") == 0)
     rc = cmd_run(ctx, argc - 2, argv + 2);
   else if (strcmp(cmd, "validate") == 0)
     rc = cmd_validate(ctx, argc - 2, argv + 2);

@@ -41,7 +41,9 @@ extern "C" {
   X(ESHUTDOWN, -15, "shutting down")                                     \
   X(ENOTLEADER, -16, "not the leader")                                   \
   X(ECORRUPT, -17, "data corrupted")                                     \
-  X(EFAILED, -18, "operation failed")
+  X(EFAILED, -18, "operation failed")                                    \
+  X(ENOLEADER, -19, "no leader known")                                   \
+  X(EMISMATCH, -20, "compare failed")
 
 /** Error codes.  WIRE_OK is 0, failures are negative. */
 typedef enum wire_error {

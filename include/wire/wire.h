@@ -13,6 +13,7 @@
 #include "error.h"
 #include "event.h"
 #include "log.h"
+#include "node.h"
 #include "op.h"
 #include "pipeline.h"
 #include "sink.h"

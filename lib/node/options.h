@@ -1,0 +1,38 @@
+/*
+ * Node options: the table behind wire_node_config_* (public, node.h) and the
+ * typed copy a node keeps (struct node_config).
+ */
+#ifndef WIRE_NODE_OPTIONS_H
+#define WIRE_NODE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire/log.h"
+#include "wire/node.h"
+
+struct node_config {
+  uint64_t id;
+  char *data_dir;
+  char raft_host[256];
+  int raft_port;
+  char http_host[256];
+  int http_port;
+  bool bootstrap;
+  char **join; /* HOST:PORT strings */
+  size_t n_join;
+  unsigned snapshot_threshold, snapshot_trailing;
+  unsigned election_timeout_ms, heartbeat_timeout_ms, request_timeout_ms;
+  size_t value_max;
+  wire_log_level log_level;
+};
+
+/* Typed copy of a validated configuration; free with node_config_free. */
+int node_config_copy(const wire_node_config *cfg, struct node_config *out);
+void node_config_free(struct node_config *c);
+
+/* HOST:PORT ([v6]:port allowed) into host and port.  false when malformed. */
+bool node_split_hostport(const char *s, char *host, size_t hsz, int *port);
+
+#endif /* WIRE_NODE_OPTIONS_H */
