@@ -174,7 +174,7 @@ static void *client_main(void *arg) {
     }
     if (st != (o->put ? 204 : 200)) {
       if (!c->first_error[0])
-        snprintf(c->first_error, sizeof c->first_error, "HTTP %d", st);
+        snprintf(c->first_error, sizeof c->first_error, "HTTP_%d", st);
       c->errors++;
       continue;
     }

@@ -47,7 +47,8 @@ def main():
     ap.add_argument('--seconds', type=float, default=5)
     ap.add_argument('--nodes', type=int, default=3)
     ap.add_argument('--value-size', type=int, default=100)
-    ap.add_argument('--keys', type=int, default=1000)
+    ap.add_argument('--keys', type=int, default=100,
+                    help='keys per client (each PUT row writes them all, so GETs find them)')
     args = ap.parse_args()
     wire_node = os.path.join(args.build, 'daemon', 'wire-node')
     kv_load = os.path.join(args.build, 'bench', 'kv_load')

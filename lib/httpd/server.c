@@ -377,6 +377,14 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
   if (n == 0) return;
   c->in.len += (size_t)n;
   uv_timer_again(&c->idle);
+  if (c->dispatched) {
+    /* A request is with the handler: buffer, within bounds. */
+    if (c->in.len - c->off > c->srv->lim.max_header + c->srv->lim.max_body) {
+      uv_read_stop((uv_stream_t *)&c->tcp);
+      c->reading = false;
+    }
+    return;
+  }
   parse_more(c);
 }
 
@@ -426,10 +434,10 @@ static void parse_more(conn *c) {
     c->off = 0;
   }
   if (c->dispatched) {
-    if (c->reading) {
-      uv_read_stop((uv_stream_t *)&c->tcp);
-      c->reading = false;
-    }
+    /* Reading goes on while the handler works (pipelined requests are
+     * buffered, not parsed); stopping and restarting it for every request
+     * would cost two epoll_ctl calls each.  on_read stops it when too much
+     * piles up. */
     http_req *r = c->req;
     c->srv->fn(c->srv->ud, r); /* may respond (and free r) right away */
     return;

@@ -946,7 +946,7 @@ static void close_handle(uv_handle_t *h) {
 static void raft_closed(struct raft *r) {
   wire_node *n = r->data;
   raft_uv_close(&n->io);
-  raft_uv_tcp_close(&n->transport);
+  node_transport_close(&n->transport);
   close_handle((uv_handle_t *)&n->wake);
   close_handle((uv_handle_t *)&n->flush);
   close_handle((uv_handle_t *)&n->tick);
@@ -1044,13 +1044,13 @@ static int thread_setup(wire_node *n) {
   uv_timer_init(&n->loop, &n->tick);
   n->tick.data = n;
 
-  rv = raft_uv_tcp_init(&n->transport, &n->loop);
+  rv = node_transport_init(&n->transport, &n->loop);
   if (rv)
     return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EIO,
                     "raft transport: %s", raft_strerror(rv));
-  rv = raft_uv_init(&n->io, &n->loop, n->raft_dir, &n->transport);
+  rv = raft_uv_init(&n->io, &n->loop, n->raft_dir, &n->transport.outer);
   if (rv) {
-    raft_uv_tcp_close(&n->transport);
+    node_transport_close(&n->transport);
     return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EIO,
                     "raft storage in %s: %s", n->raft_dir,
                     n->io.errmsg[0] ? n->io.errmsg : raft_strerror(rv));
@@ -1061,7 +1061,7 @@ static int thread_setup(wire_node *n) {
     int rc = core_msg(n->errmsg, sizeof n->errmsg, WIRE_EIO, "raft init: %s",
                       raft_errmsg(&n->raft));
     raft_uv_close(&n->io);
-    raft_uv_tcp_close(&n->transport);
+    node_transport_close(&n->transport);
     return rc;
   }
   n->raft.data = n;

@@ -81,6 +81,18 @@ node_req *node_reqlist_pop(node_reqlist *l);
 struct http_server;
 struct http_client;
 
+/* Raft transport: libraft's TCP transport plus TCP_NODELAY (transport.c). */
+typedef struct node_transport {
+  struct raft_uv_transport outer; /* given to raft_uv_init */
+  struct raft_uv_transport inner; /* raft_uv_tcp_init */
+  raft_uv_accept_cb accept_cb;
+  raft_uv_transport_close_cb close_cb;
+} node_transport;
+
+int node_transport_init(node_transport *nt, uv_loop_t *loop);
+/* After raft_uv_close (in the raft close callback). */
+void node_transport_close(node_transport *nt);
+
 struct wire_node {
   wire_ctx *ctx;
   core_log log;
@@ -111,7 +123,7 @@ struct wire_node {
   uv_async_t wake;
   uv_prepare_t flush;
   uv_timer_t tick;
-  struct raft_uv_transport transport;
+  node_transport transport;
   struct raft_io io;
   struct raft raft;
   bool loop_inited, raft_inited, closing;
