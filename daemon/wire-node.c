@@ -4,6 +4,8 @@
  *
  *   wire-node serve [OPTIONS] run a node of a replicated cluster (raft,
  *                             RocksDB, HTTP API) until SIGTERM/SIGINT
+ *   wire-node recover [OPTS]  force a stopped node's data dir to a cluster
+ *                             of itself alone (lost majority)
  *   wire-node run FILE        run a pipeline in-process until its bounded
  *                             sources are exhausted (Ctrl-C: graceful stop)
  *   wire-node validate FILE   print FILE:LINE:COL diagnostics, exit 1 if any
@@ -41,6 +43,8 @@ static void usage(FILE *f) {
           "\n"
           "commands:\n"
           "  serve [OPTIONS]   run a cluster node (wire-node serve --help)\n"
+          "  recover [OPTIONS] make a stopped node the only member of its\n"
+          "                    cluster (lost majority; see doc/node.md)\n"
           "  run FILE [--resume SOURCE=POSITION]... [--quiet] [--log-level L]\n"
           "                    run a pipeline in this process\n"
           "  validate FILE     check a pipeline definition\n"
@@ -512,6 +516,34 @@ static int cmd_serve(wire_ctx *ctx, int argc, char **argv) {
   return exit_code;
 }
 
+/* wire-node recover: force this node's data dir to a configuration of
+ * itself alone (cluster that lost its majority for good); see doc/node.md. */
+static int cmd_recover(wire_ctx *ctx, int argc, char **argv) {
+  wire_node_config *cfg = NULL;
+  if (wire_node_config_new(&cfg)) return EXIT_RUNTIME;
+  char err[2048];
+  int rc = serve_parse(argc, argv, cfg, err, sizeof err);
+  if (rc == WIRE_OK && wire_node_config_validate(cfg) != WIRE_OK) {
+    snprintf(err, sizeof err, "%s", wire_node_config_error(cfg));
+    rc = WIRE_EINVAL;
+  }
+  if (rc) {
+    fprintf(stderr, "wire-node recover: %s\n", err);
+    wire_node_config_free(cfg);
+    return EXIT_USAGE;
+  }
+  wire_ctx_set_log(ctx, WIRE_LOG_INFO, NULL, NULL);
+  rc = wire_node_recover(ctx, cfg);
+  wire_node_config_free(cfg);
+  if (rc) {
+    fprintf(stderr, "wire-node recover: %s\n", wire_ctx_errmsg(ctx));
+    return EXIT_RUNTIME;
+  }
+  printf("recovered: start this node normally; it is the only member now, "
+         "add the others back with --join and empty data dirs\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -536,6 +568,8 @@ int main(int argc, char **argv) {
   int rc;
   if (strcmp(cmd, "serve") == 0)
     rc = cmd_serve(ctx, argc - 2, argv + 2);
+  else if (strcmp(cmd, "recover") == 0)
+    rc = cmd_recover(ctx, argc - 2, argv + 2);
   else if (strcmp(cmd, "run") == 0)
     rc = cmd_run(ctx, argc - 2, argv + 2);
   else if (strcmp(cmd, "validate") == 0)

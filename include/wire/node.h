@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "error.h"
 #include "ctx.h"
 
 #ifdef __cplusplus
@@ -108,6 +109,15 @@ typedef struct wire_node wire_node;
  *  wire_ctx_errmsg(ctx).  `ctx` must outlive the node. */
 WIRE_API int wire_node_open(wire_ctx *ctx, const wire_node_config *cfg,
                             wire_node **out);
+
+/** Forced recovery of a cluster that lost its majority for good: rewrite
+ *  the raft configuration in the data dir of `cfg` so that this node is the
+ *  only voter (raft_recover), keeping every entry and the store.  The node
+ *  must not be running.  Afterwards start it normally (it elects itself) and
+ *  let the other machines join again with empty data dirs.  Entries that
+ *  only the lost members had are gone: pick the survivor with the highest
+ *  last index.  WIRE_OK or an error in wire_ctx_errmsg(ctx). */
+WIRE_API int wire_node_recover(wire_ctx *ctx, const wire_node_config *cfg);
 
 /** Start the node thread: raft (bootstrapping or joining as configured),
  *  then the HTTP front end.  Returns once both listen (WIRE_OK) or failed

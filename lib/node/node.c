@@ -1253,6 +1253,59 @@ fail:
   return rc;
 }
 
+static void recover_closed(struct raft *r) { (void)r; }
+
+int wire_node_recover(wire_ctx *ctx, const wire_node_config *cfg) {
+  wire_node *n = NULL;
+  int rc = wire_node_open(ctx, cfg, &n);
+  if (rc) return rc;
+  if (n->fresh) {
+    wire_node_close(n);
+    return core_msg(ctx->errmsg, sizeof ctx->errmsg, WIRE_ECONFIG,
+                    "data dir %s holds no raft log: nothing to recover",
+                    n->cfg.data_dir);
+  }
+  /* raft_init .. raft_recover .. raft_close on a private loop, this thread. */
+  int rv = uv_loop_init(&n->loop);
+  if (rv) {
+    wire_node_close(n);
+    return core_msg(ctx->errmsg, sizeof ctx->errmsg, WIRE_EIO, "uv loop: %s",
+                    uv_strerror(rv));
+  }
+  rc = WIRE_OK;
+  rv = node_transport_init(&n->transport, &n->loop);
+  if (!rv) rv = raft_uv_init(&n->io, &n->loop, n->raft_dir, &n->transport.outer);
+  if (!rv)
+    rv = raft_init(&n->raft, &n->io, store_raft_fsm_vtable(n->glue), n->cfg.id,
+                   n->raft_addr);
+  if (rv) {
+    rc = core_msg(ctx->errmsg, sizeof ctx->errmsg, WIRE_EIO,
+                  "opening the raft log in %s: %s", n->raft_dir,
+                  raft_strerror(rv));
+  } else {
+    struct raft_configuration conf;
+    raft_configuration_init(&conf);
+    rv = raft_configuration_add(&conf, n->cfg.id, n->raft_addr, RAFT_VOTER);
+    if (!rv) rv = raft_recover(&n->raft, &conf);
+    raft_configuration_close(&conf);
+    if (rv)
+      rc = core_msg(ctx->errmsg, sizeof ctx->errmsg, WIRE_EIO,
+                    "raft recover: %s", raft_errmsg(&n->raft));
+    raft_close(&n->raft, recover_closed);
+    uv_run(&n->loop, UV_RUN_DEFAULT);
+    raft_uv_close(&n->io);
+    node_transport_close(&n->transport);
+  }
+  uv_run(&n->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&n->loop);
+  if (rc == WIRE_OK)
+    LOG(n, WIRE_LOG_WARN, "data dir %s: raft configuration forced to node "
+                          "%llu alone at %s",
+        n->cfg.data_dir, (unsigned long long)n->cfg.id, n->raft_addr);
+  wire_node_close(n);
+  return rc;
+}
+
 int wire_node_start(wire_node *n) {
   pthread_mutex_lock(&n->mu);
   if (n->thread_running || n->loop_done) {

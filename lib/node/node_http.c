@@ -396,6 +396,55 @@ static void route_status(wire_node *n, http_req *hr) {
   core_buf_free(&b);
 }
 
+/* GET /metrics: Prometheus text exposition format 0.0.4. */
+static void route_metrics(wire_node *n, http_req *hr) {
+  wire_node_status st;
+  node_status_fill(n, &st);
+  core_buf b = {0};
+  struct {
+    const char *name, *type, *help;
+    unsigned long long v;
+  } m[] = {
+      {"wire_raft_term", "gauge", "Current raft term.", st.term},
+      {"wire_raft_commit_index", "gauge", "Highest committed raft index.",
+       st.commit_index},
+      {"wire_raft_applied_index", "gauge",
+       "Highest raft index applied to the store.", st.applied_index},
+      {"wire_raft_last_index", "gauge", "Last raft index in the local log.",
+       st.last_index},
+      {"wire_raft_leader", "gauge", "1 when this node is the leader.",
+       st.role == WIRE_ROLE_LEADER},
+      {"wire_raft_members", "gauge", "Members of the raft configuration.",
+       st.n_members},
+      {"wire_raft_entries_total", "counter",
+       "Raft entries proposed by this node for client writes.",
+       (unsigned long long)atomic_load(&n->n_entries)},
+      {"wire_store_commands_total", "counter",
+       "Client commands proposed by this node (several per entry).",
+       (unsigned long long)atomic_load(&n->n_commands)},
+      {"wire_raft_barriers_total", "counter",
+       "Raft barriers for linearizable reads.",
+       (unsigned long long)atomic_load(&n->n_barriers)},
+      {"wire_node_forwarded_total", "counter",
+       "Write groups forwarded to the leader.",
+       (unsigned long long)atomic_load(&n->n_forwarded)},
+      {"wire_http_requests_total", "counter", "HTTP requests received.",
+       (unsigned long long)n->n_http},
+  };
+  core_buf_printf(&b, "# HELP wire_node_info Node identity.\n"
+                      "# TYPE wire_node_info gauge\n"
+                      "wire_node_info{id=\"%llu\",cluster_id=\"%s\","
+                      "role=\"%s\"} 1\n",
+                  (unsigned long long)st.id, n->cluster_id,
+                  wire_node_role_name(st.role));
+  for (size_t i = 0; i < WIRE_ARRAY_SIZE(m); i++)
+    core_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", m[i].name,
+                    m[i].help, m[i].name, m[i].type, m[i].name, m[i].v);
+  http_respond(hr, 200, "text/plain; version=0.0.4", b.data ? b.data : "",
+               b.len);
+  core_buf_free(&b);
+}
+
 static void route_readyz(wire_node *n, http_req *hr) {
   char why[200];
   if (node_ready(n, why, sizeof why)) {
@@ -792,6 +841,7 @@ static void handler(void *ud, http_req *hr) {
   const char *q = qm ? qm + 1 : "";
   size_t qn = qm ? tl - pl - 1 : 0;
   bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+  n->n_http++;
 
   if (n->closing) {
     http_respond_error(hr, 503, "shutting_down", "node is shutting down");
@@ -806,6 +856,9 @@ static void handler(void *ud, http_req *hr) {
   } else if (path_is(target, pl, "/healthz")) {
     static const char ok[] = "{\"status\":\"ok\"}";
     if (get) http_respond(hr, 200, "application/json", ok, sizeof ok - 1);
+    else method_not_allowed(hr, "GET, HEAD");
+  } else if (path_is(target, pl, "/metrics")) {
+    if (get) route_metrics(n, hr);
     else method_not_allowed(hr, "GET, HEAD");
   } else if (path_is(target, pl, "/readyz")) {
     if (get) route_readyz(n, hr);

@@ -147,6 +147,7 @@ struct wire_node {
 
   /* counters (node thread writes, any thread may read roughly) */
   atomic_uint_least64_t n_entries, n_commands, n_barriers, n_forwarded;
+  uint64_t n_http; /* node thread only */
 };
 
 /* ---- node.c, for node_http.c (node thread) ------------------------------ */

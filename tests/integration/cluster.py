@@ -216,7 +216,8 @@ class Cluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def add_node(self, bootstrap=False, extra=None):
-        nd = Node(self.wire_node, len(self.nodes) + 1, self.root, self.extra + list(extra or []))
+        self.next_id = getattr(self, 'next_id', 0) + 1  # ids are never reused
+        nd = Node(self.wire_node, self.next_id, self.root, self.extra + list(extra or []))
         self.nodes.append(nd)
         join = None if bootstrap else [m.http for m in self.running()[:3] if m is not nd]
         nd.start(bootstrap=bootstrap, join=join)

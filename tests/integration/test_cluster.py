@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -249,6 +250,14 @@ def test_http_errors(wire_node):
             expect(st == 404, 'absent key: %s %s' % (st, body))
             st, _, body = nd.request('GET', key_path('a') + '?consistency=weird')
             expect(st == 400, 'bad consistency: %s %s' % (st, body))
+        # Prometheus metrics.
+        st, hdr, body = fol.request('GET', '/metrics')
+        text = body.decode()
+        expect(st == 200 and hdr.get('Content-Type', '').startswith('text/plain'), 'metrics: %s %s' % (st, hdr))
+        for name in ('wire_raft_term', 'wire_raft_commit_index', 'wire_raft_leader 0',
+                     'wire_store_commands_total', 'wire_http_requests_total'):
+            expect(name in text, 'metrics lack %s:\n%s' % (name, text[:500]))
+        expect('wire_raft_leader 1' in c.leader().request('GET', '/metrics')[2].decode(), 'leader metric')
         # Binary key through a follower, read back everywhere.
         key = b'bin\x00\xff/?%'
         st, _ = fol.put(key, b'\x00\x01')
@@ -302,7 +311,40 @@ def test_foreign_data_dir(wire_node):
         expect(a.nodes[0].put('still', b'ok')[0] == 204, 'cluster A after the refusal')
 
 
+def test_forced_recovery(wire_node):
+    # The majority is lost for good: two of three nodes die with their
+    # disks.  The survivor is recovered as a cluster of one, keeps its
+    # data, and the cluster grows back with fresh nodes.
+    with Cluster(wire_node, 3, extra=FAST + ['--request-timeout', '1000'], name='recover') as c:
+        acked, errors = set(), []
+        for t in load(c.leader(), 'z', 200, acked, errors, workers=8):
+            t.join()
+        expect(len(acked) == 200, 'writes before the loss: %d' % len(acked))
+        survivor = c.leader()
+        for nd in c.running():
+            if nd is not survivor:
+                nd.kill9()
+        st, _ = survivor.put('lost', b'x', timeout=5)
+        expect(st in (503, 504), 'a write without a majority: %s' % st)
+        survivor.stop()
+        out = subprocess.run([wire_node, 'recover', '--id', str(survivor.id), '--data-dir', survivor.dir,
+                              '--raft', survivor.raft, '--http', survivor.http],
+                             capture_output=True, text=True, timeout=30)
+        expect(out.returncode == 0, 'wire-node recover: %s %s' % (out.returncode, out.stderr))
+        survivor.start()
+        wait_until(lambda: survivor.status()['state'] == 'leader', 10, 'the survivor to lead alone')
+        expect(len(survivor.status()['members']) == 1, 'members after recovery: %s' % survivor.status()['members'])
+        expect(survivor.put('after', b'1')[0] == 204, 'write after recovery')
+        for nd in list(c.nodes):
+            if nd is not survivor:
+                c.nodes.remove(nd)
+        for _ in range(2):
+            c.add_node()
+        c.wait_ready()
+        check_all_readable(c, acked, 'after recovery and regrowth')
+
+
 if __name__ == '__main__':
     run([test_http_errors, test_failover_catch_up_by_log, test_failover_catch_up_by_snapshot,
          test_shrink_and_grow, test_whole_cluster_restart, test_graceful_leader_stop,
-         test_foreign_data_dir])
+         test_foreign_data_dir, test_forced_recovery])
