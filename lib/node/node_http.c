@@ -387,11 +387,13 @@ static void route_status(wire_node *n, http_req *hr) {
     core_buf_printf(&b, ",\"role\":\"%s\"}", m->voter ? "voter" : "spare");
   }
   core_buf_printf(&b, "],\"stats\":{\"entries\":%llu,\"commands\":%llu,"
-                      "\"barriers\":%llu,\"forwarded\":%llu}}",
+                      "\"barriers\":%llu,\"forwarded\":%llu,"
+                      "\"snapshots_installed\":%llu}}",
                   (unsigned long long)atomic_load(&n->n_entries),
                   (unsigned long long)atomic_load(&n->n_commands),
                   (unsigned long long)atomic_load(&n->n_barriers),
-                  (unsigned long long)atomic_load(&n->n_forwarded));
+                  (unsigned long long)atomic_load(&n->n_forwarded),
+                  (unsigned long long)store_raft_fsm_restores(n->glue));
   reply_json(hr, 200, &b);
   core_buf_free(&b);
 }
@@ -949,7 +951,7 @@ static void fwd_entry_cb(void *ud, int rc, int status, const char *body,
     return;
   }
   for (uint64_t i = 0; i < count; i++) {
-    uint64_t st, v;
+    uint64_t st = 0, v = 0;
     get_le(&p, end, &st, 1);
     get_le(&p, end, &v, 8);
     res[i].status = (store_status)st;

@@ -46,6 +46,7 @@ struct store_raft_fsm {
   store_fsm *fsm;
   struct raft *raft;
   store_apply_result last;
+  uint64_t restores; /* snapshots that replaced the state */
 };
 
 static int to_raft(int rc) {
@@ -169,9 +170,14 @@ static int fsm_restore(struct raft_fsm *vt, struct raft_buffer *buf) {
   bool skipped;
   int rc = store_fsm_restore(g->fsm, buf->base, buf->len, &skipped);
   if (rc) return to_raft(rc);
+  if (!skipped) g->restores++;
   raft_free(buf->base); /* ours on success (DEPENDENCIES.md) */
   buf->base = NULL;
   return 0;
+}
+
+uint64_t store_raft_fsm_restores(const store_raft_fsm *g) {
+  return g->restores;
 }
 
 int store_raft_fsm_new(store_fsm *fsm, store_raft_fsm **out) {

@@ -343,6 +343,9 @@ struct raft_fsm *store_raft_fsm_vtable(store_raft_fsm *g);
 void store_raft_fsm_bind(store_raft_fsm *g, struct raft *r);
 /* Free after the raft instance is closed; NULL is fine. */
 void store_raft_fsm_free(store_raft_fsm *g);
+/* Snapshots restored that replaced the state (not the skipped ones, such as
+ * a node's own snapshot at startup): counts snapshot installs. */
+uint64_t store_raft_fsm_restores(const store_raft_fsm *g);
 
 /* Encode `cmd` into a buffer from raft_malloc, ready for raft_apply. */
 int store_raft_encode(const store_cmd *cmd, const store_limits *lim,

@@ -145,6 +145,11 @@ def kill_leader_mid_load(wire_node, extra, name):
         lead.start()
         c.wait_ready([lead])
         check_all_readable(c, acked | more, name)
+        installed = lead.status()['stats']['snapshots_installed']
+        if name == 'snapshot':
+            expect(installed >= 1, 'the restarted node caught up without a snapshot install')
+        else:
+            expect(installed == 0, 'catch-up by log used %d snapshot installs' % installed)
         return c, lead
 
 
