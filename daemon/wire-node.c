@@ -24,8 +24,8 @@
 #include <unistd.h>
 
 #include "wire/wire.h"
+#include "serve_args.h"
 
-extern char **environ;
 
 enum { EXIT_INVALID = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 
@@ -365,97 +365,23 @@ static int cmd_types(wire_ctx *ctx, int argc, char **argv) {
   return 0;
 }
 
-static void serve_usage(FILE *f) {
-  size_t n = wire_node_config_option_count();
-  for (size_t i = 0; i < n; i++) {
-    const wire_node_option_info *o = wire_node_config_option(i);
-    char left[64];
-    snprintf(left, sizeof left, "--%s%s%s", o->key, o->arg ? " " : "",
-             o->arg ? o->arg : "");
-    fprintf(f, "  %-34s %s", left, o->doc);
-    if (o->def && *o->def) fprintf(f, " (default %s)", o->def);
-    fputc('\n', f);
-  }
-  fprintf(f, "  %-34s %s\n", "--config FILE",
-          "YAML file of options (keys as above)");
-}
-
-/* Options from --config FILE (or WIRE_CONFIG), then the environment, then
- * the flags: the last one set wins, so flag > env > file > default. */
-static int serve_parse(int argc, char **argv, wire_node_config *cfg, char *err,
-                       size_t errsz) {
-  const char *file = getenv("WIRE_CONFIG");
-  for (int i = 0; i < argc; i++) {
-    if (!strcmp(argv[i], "--config") && i + 1 < argc) file = argv[i + 1];
-    else if (!strncmp(argv[i], "--config=", 9)) file = argv[i] + 9;
-  }
-  if (file && *file && wire_node_config_load_file(cfg, file)) {
-    snprintf(err, errsz, "%s", wire_node_config_error(cfg));
-    return WIRE_ECONFIG;
-  }
-  if (wire_node_config_load_env(cfg, environ)) {
-    snprintf(err, errsz, "%s", wire_node_config_error(cfg));
-    return WIRE_EINVAL;
-  }
-  for (int i = 0; i < argc; i++) {
-    const char *a = argv[i];
-    if (strncmp(a, "--", 2) != 0 || !a[2]) {
-      snprintf(err, errsz, "unexpected argument '%s' (options are --KEY VALUE)",
-               a);
-      return WIRE_EINVAL;
-    }
-    char key[64];
-    const char *eq = strchr(a, '=');
-    size_t kl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-    if (kl >= sizeof key) kl = sizeof key - 1;
-    memcpy(key, a + 2, kl);
-    key[kl] = '\0';
-    const char *value = eq ? eq + 1 : NULL;
-    if (!strcmp(key, "config")) {
-      if (!value) i++;
-      continue;
-    }
-    bool is_flag = false;
-    for (size_t k = 0; k < wire_node_config_option_count(); k++) {
-      const wire_node_option_info *o = wire_node_config_option(k);
-      if (!strcmp(o->key, key)) is_flag = o->arg == NULL;
-    }
-    if (!value) {
-      if (is_flag) value = "true";
-      else if (i + 1 < argc) value = argv[++i];
-      else if (wire_node_config_get(cfg, key)) {
-        snprintf(err, errsz, "option --%s needs a value", key);
-        return WIRE_EINVAL;
-      } else {
-        value = "";
-      }
-    }
-    if (wire_node_config_set(cfg, key, value)) {
-      snprintf(err, errsz, "%s", wire_node_config_error(cfg));
-      return WIRE_EINVAL;
-    }
-  }
-  return WIRE_OK;
-}
-
 /* wire-node serve: options from --config FILE < WIRE_* env < flags. */
 static int cmd_serve(wire_ctx *ctx, int argc, char **argv) {
-  for (int i = 0; i < argc; i++)
-    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      printf("usage: wire-node serve [OPTIONS]\n\n"
-             "Every option may also be set as WIRE_<OPTION> in the environment\n"
-             "(WIRE_DATA_DIR=...) or as a key of the YAML file given by\n"
-             "--config; precedence: flag > environment > file > default.\n\n");
-      serve_usage(stdout);
-      return 0;
-    }
+  if (serve_args_wants_help(argc, argv)) {
+    printf("usage: wire-node serve [OPTIONS]\n\n"
+           "Every option may also be set as WIRE_<OPTION> in the environment\n"
+           "(WIRE_DATA_DIR=...) or as a key of the YAML file given by\n"
+           "--config; precedence: flag > environment > file > default.\n\n");
+    serve_args_usage(stdout);
+    return 0;
+  }
   wire_node_config *cfg = NULL;
   if (wire_node_config_new(&cfg)) {
     fprintf(stderr, "wire-node serve: out of memory\n");
     return EXIT_RUNTIME;
   }
   char err[2048];
-  int rc = serve_parse(argc, argv, cfg, err, sizeof err);
+  int rc = serve_args_parse(argc, argv, NULL, cfg, err, sizeof err);
   if (rc == WIRE_OK && wire_node_config_validate(cfg) != WIRE_OK) {
     snprintf(err, sizeof err, "%s", wire_node_config_error(cfg));
     rc = WIRE_EINVAL;
@@ -522,7 +448,7 @@ static int cmd_recover(wire_ctx *ctx, int argc, char **argv) {
   wire_node_config *cfg = NULL;
   if (wire_node_config_new(&cfg)) return EXIT_RUNTIME;
   char err[2048];
-  int rc = serve_parse(argc, argv, cfg, err, sizeof err);
+  int rc = serve_args_parse(argc, argv, NULL, cfg, err, sizeof err);
   if (rc == WIRE_OK && wire_node_config_validate(cfg) != WIRE_OK) {
     snprintf(err, sizeof err, "%s", wire_node_config_error(cfg));
     rc = WIRE_EINVAL;

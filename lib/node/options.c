@@ -101,16 +101,17 @@ int wire_node_config_new(wire_node_config **out) {
   wire_node_config *c = core_calloc(1, sizeof *c);
   if (!c) return WIRE_ENOMEM;
   for (size_t i = 0; i < N_OPTS; i++) {
-    c->val[i] = core_strdup(OPTS[i].info.def ? OPTS[i].info.def : "");
+    /* Values are kept canonical: the default byte size too. */
+    const char *def = OPTS[i].type == OT_BYTES ? "8388608"
+                      : OPTS[i].info.def        ? OPTS[i].info.def
+                                                : "";
+    c->val[i] = core_strdup(def);
     c->origin[i] = "default";
     if (!c->val[i]) {
       wire_node_config_free(c);
       return WIRE_ENOMEM;
     }
   }
-  /* Canonical form of the default byte size. */
-  core_free(c->val[find("value-max")]);
-  c->val[find("value-max")] = core_strdup("8388608");
   *out = c;
   return WIRE_OK;
 }
@@ -197,6 +198,7 @@ static bool parse_value(const opt *o, const char *value, char **canon,
                         char *why, size_t wsz) {
   char buf[64];
   uint64_t u;
+  why[0] = '\0';
   int port;
   char host[256];
   switch (o->type) {
@@ -290,15 +292,23 @@ static bool parse_value(const opt *o, const char *value, char **canon,
           core_buf_free(&b);
           return false;
         }
-        if (b.len) core_buf_putc(&b, ',');
-        core_buf_append(&b, item, len);
+        if ((b.len && core_buf_putc(&b, ',')) ||
+            core_buf_append(&b, item, len)) {
+          core_buf_free(&b);
+          *canon = NULL;
+          return true; /* out of memory: the caller sees no value */
+        }
         p += len;
         while (*p == ' ') p++;
         if (*p == ',') p++;
       }
-      core_buf_putc(&b, '\0');
+      if (core_buf_putc(&b, '\0')) {
+        core_buf_free(&b);
+        *canon = NULL;
+        return true;
+      }
       *canon = b.data;
-      return b.data != NULL;
+      return true;
     }
   }
   return false;
@@ -379,16 +389,26 @@ int wire_node_config_load_file(wire_node_config *c, const char *path) {
   core_buf text = {0};
   char chunk[8192];
   size_t n;
+  bool nomem = false;
   while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-    if (core_buf_append(&text, chunk, n)) break;
+    if (core_buf_append(&text, chunk, n)) {
+      nomem = true; /* never parse a partial file */
+      break;
+    }
   bool rerr = ferror(f) != 0;
   fclose(f);
+  if (nomem) {
+    core_buf_free(&text);
+    return core_msg(c->err, sizeof c->err, WIRE_ENOMEM, "%s: out of memory",
+                    path);
+  }
   if (rerr) {
     core_buf_free(&text);
     return core_msg(c->err, sizeof c->err, WIRE_EIO, "%s: read error", path);
   }
   diag_list d = {0};
   int prc = WIRE_OK;
+  bool oom = false;
   yval *root = yval_parse_ex(text.data ? text.data : "", text.len, path, &d,
                              &prc);
   core_buf_free(&text);
@@ -400,6 +420,10 @@ int wire_node_config_load_file(wire_node_config *c, const char *path) {
     core_free(tmp->val[i]);
     tmp->val[i] = core_strdup(c->val[i]);
     tmp->origin[i] = c->origin[i];
+    if (!tmp->val[i]) {
+      rc = WIRE_ENOMEM;
+      goto out;
+    }
   }
   if (root && root->kind != Y_MAP && !(root->kind == Y_SCALAR && !root->len))
     diag_add(&d, path, root->line, root->col,
@@ -407,7 +431,8 @@ int wire_node_config_load_file(wire_node_config *c, const char *path) {
              yval_kind_name(root));
   for (size_t i = 0; root && root->kind == Y_MAP && i < root->n; i++) {
     const yval *k = root->keys[i], *v = root->items[i];
-    char value[4096];
+    core_buf list = {0};
+    const char *value;
     if (v->kind == Y_SEQ) {
       /* A list: only for `join`. */
       if (strcmp(k->str, "join") != 0) {
@@ -415,7 +440,6 @@ int wire_node_config_load_file(wire_node_config *c, const char *path) {
                  "not a list", k->str);
         continue;
       }
-      core_buf b = {0};
       bool ok = true;
       for (size_t j = 0; j < v->n; j++) {
         if (v->items[j]->kind != Y_SCALAR) {
@@ -425,24 +449,38 @@ int wire_node_config_load_file(wire_node_config *c, const char *path) {
           ok = false;
           break;
         }
-        if (b.len) core_buf_putc(&b, ',');
-        core_buf_append(&b, v->items[j]->str, v->items[j]->len);
+        if ((list.len && core_buf_putc(&list, ',')) ||
+            core_buf_append(&list, v->items[j]->str, v->items[j]->len)) {
+          oom = true;
+          ok = false;
+          break;
+        }
       }
-      core_buf_putc(&b, '\0');
-      snprintf(value, sizeof value, "%s", b.data ? b.data : "");
-      core_buf_free(&b);
-      if (!ok) continue;
+      if (ok && core_buf_putc(&list, '\0')) oom = true, ok = false;
+      if (!ok) {
+        core_buf_free(&list);
+        continue;
+      }
+      value = list.data;
     } else if (v->kind == Y_MAP) {
       diag_add(&d, path, v->line, v->col,
                "option '%s' takes a value, not a mapping", k->str);
       continue;
     } else {
-      snprintf(value, sizeof value, "%s", yval_is_null(v) ? "" : v->str);
+      value = yval_is_null(v) ? "" : v->str;
     }
-    if (set_from(tmp, k->str, value, "file", "")) {
+    int src = set_from(tmp, k->str, value, "file", "");
+    core_buf_free(&list);
+    if (src == WIRE_ENOMEM) {
+      oom = true;
+    } else if (src) {
       const yval *at = find(k->str) < 0 ? k : v;
       diag_add(&d, path, at->line, at->col, "%s", tmp->err);
     }
+  }
+  if (oom || d.oom || prc == WIRE_ENOMEM) {
+    rc = WIRE_ENOMEM;
+    goto out;
   }
   if (d.n || prc) {
     diag_sort(&d);
@@ -450,9 +488,9 @@ int wire_node_config_load_file(wire_node_config *c, const char *path) {
     for (size_t i = 0; i < d.n; i++)
       core_buf_printf(&b, "%s%s:%d:%d: %s", i ? "\n" : "", d.v[i].file,
                       d.v[i].line, d.v[i].col, d.v[i].message);
-    snprintf(c->err, sizeof c->err, "%s", b.data ? b.data : "invalid file");
+    snprintf(c->err, sizeof c->err, "%s", b.data ? b.data : "out of memory");
+    rc = b.data ? WIRE_ECONFIG : WIRE_ENOMEM;
     core_buf_free(&b);
-    rc = prc == WIRE_ENOMEM ? WIRE_ENOMEM : WIRE_ECONFIG;
     goto out;
   }
   for (size_t i = 0; i < N_OPTS; i++) {
@@ -463,6 +501,8 @@ int wire_node_config_load_file(wire_node_config *c, const char *path) {
   }
   rc = WIRE_OK;
 out:
+  if (rc == WIRE_ENOMEM)
+    core_msg(c->err, sizeof c->err, WIRE_ENOMEM, "%s: out of memory", path);
   wire_node_config_free(tmp);
   yval_free(root);
   diag_clear(&d);
