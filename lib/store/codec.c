@@ -88,6 +88,9 @@ static const field pput_fields[] = {
     {F_VALUE, "definition", FOFF(pipeline_put.definition)}};
 static const field pdel_fields[] = {
     {F_KEY, "name", FOFF(pipeline_delete.name)}};
+static const field pstate_fields[] = {
+    {F_KEY, "name", FOFF(pipeline_state.name)},
+    {F_U64, "paused", FOFF(pipeline_state.paused)}};
 static const field ckpt_fields[] = {
     {F_KEY, "pipeline", FOFF(checkpoint.pipeline)},
     {F_KEY, "source", FOFF(checkpoint.source)},
@@ -114,6 +117,8 @@ static const cmd_spec *spec_of(int type) {
       [STORE_CMD_PIPELINE_DELETE] = {pdel_fields, WIRE_ARRAY_SIZE(pdel_fields)},
       [STORE_CMD_CHECKPOINT] = {ckpt_fields, WIRE_ARRAY_SIZE(ckpt_fields)},
       [STORE_CMD_MEMBER_META] = {member_fields, WIRE_ARRAY_SIZE(member_fields)},
+      [STORE_CMD_PIPELINE_STATE] = {pstate_fields,
+                                    WIRE_ARRAY_SIZE(pstate_fields)},
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(specs)) return NULL;
   return specs[type].fields ? &specs[type] : NULL;

@@ -179,17 +179,81 @@ static int apply_incrby(store_fsm *f, const store_cmd *c, store_result *res) {
   return WIRE_OK;
 }
 
-/* PIPELINE_PUT: create or replace a definition; value 1 if created. */
+/* Pipeline records: see store_pipeline in store.h. */
+#define PIPE_REC_VERSION 1
+#define PIPE_REC_HEADER 10
+
+static int pipe_rec_parse(store_slice name, const char *p, size_t n,
+                          store_pipeline *out) {
+  if (n < PIPE_REC_HEADER || (unsigned char)p[0] != PIPE_REC_VERSION)
+    return WIRE_ECORRUPT;
+  out->name = name;
+  out->paused = (p[1] & STORE_PIPE_PAUSED) != 0;
+  out->generation = store_be64_get(p + 2);
+  out->definition = (store_slice){p + PIPE_REC_HEADER, n - PIPE_REC_HEADER};
+  return WIRE_OK;
+}
+
+static int pipe_rec_build(core_buf *b, bool paused, uint64_t gen,
+                          store_slice def) {
+  char h[PIPE_REC_HEADER];
+  h[0] = PIPE_REC_VERSION;
+  h[1] = paused ? STORE_PIPE_PAUSED : 0;
+  store_be64_put(h + 2, gen);
+  b->len = 0;
+  if (core_buf_append(b, h, sizeof h) ||
+      core_buf_append(b, def.ptr ? def.ptr : "", def.len))
+    return WIRE_ENOMEM;
+  return WIRE_OK;
+}
+
+/* PIPELINE_PUT: create (generation 1, running) or replace the definition
+ * (next generation, paused state kept); value = the new generation. */
 static int apply_pipeline_put(store_fsm *f, const store_cmd *c,
                               store_result *res) {
   bool found;
   int rc =
       wb_get(f, STORE_CF_PIPELINES, c->u.pipeline_put.name, &f->val, &found);
   if (rc) return rc;
-  wb_put(f, STORE_CF_PIPELINES, c->u.pipeline_put.name,
-         c->u.pipeline_put.definition);
+  store_pipeline old = {0};
+  if (found &&
+      pipe_rec_parse(c->u.pipeline_put.name, f->val.data, f->val.len, &old))
+    old = (store_pipeline){0}; /* unreadable record: start over */
+  uint64_t gen = old.generation + 1;
+  if (pipe_rec_build(&f->tmp, old.paused, gen, c->u.pipeline_put.definition))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  wb_put(f, STORE_CF_PIPELINES, c->u.pipeline_put.name, buf_slice(&f->tmp));
+  f->pipes_version++;
   res->status = STORE_OK;
-  res->value = !found;
+  res->value = (int64_t)gen;
+  return WIRE_OK;
+}
+
+/* PIPELINE_STATE: pause or resume; the generation grows either way, so a
+ * resume also restarts a runner that failed.  NOTFOUND if no such
+ * pipeline. */
+static int apply_pipeline_state(store_fsm *f, const store_cmd *c,
+                                store_result *res) {
+  bool found;
+  store_slice name = c->u.pipeline_state.name;
+  int rc = wb_get(f, STORE_CF_PIPELINES, name, &f->val, &found);
+  if (rc) return rc;
+  store_pipeline old;
+  if (!found) {
+    res->status = STORE_NOTFOUND;
+    return WIRE_OK;
+  }
+  if (pipe_rec_parse(name, f->val.data, f->val.len, &old)) {
+    res->status = STORE_INVALID;
+    return WIRE_OK;
+  }
+  if (pipe_rec_build(&f->tmp, c->u.pipeline_state.paused != 0,
+                     old.generation + 1, old.definition))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  wb_put(f, STORE_CF_PIPELINES, name, buf_slice(&f->tmp));
+  f->pipes_version++;
+  res->status = STORE_OK;
+  res->value = (int64_t)(old.generation + 1);
   return WIRE_OK;
 }
 
@@ -204,6 +268,7 @@ static int apply_pipeline_delete(store_fsm *f, const store_cmd *c,
   int rc = wb_get(f, STORE_CF_PIPELINES, name, &f->val, &found);
   if (rc) return rc;
   if (found) wb_del(f, STORE_CF_PIPELINES, name);
+  f->pipes_version++;
 
   if (store_ckpt_key(&f->key, name, STORE_CKPT_POS, (store_slice){NULL, 0}))
     return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
@@ -279,6 +344,7 @@ static int apply_checkpoint(store_fsm *f, const store_cmd *c,
           c->u.checkpoint.position.len))
     return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
   wb_put(f, STORE_CF_CHECKPOINTS, buf_slice(&f->key), buf_slice(&f->val));
+  f->pipes_version++;
   res->status = STORE_OK;
   return WIRE_OK;
 }
@@ -332,6 +398,7 @@ static apply_fn handler_of(int type) {
       [STORE_CMD_PIPELINE_PUT] = apply_pipeline_put,
       [STORE_CMD_PIPELINE_DELETE] = apply_pipeline_delete,
       [STORE_CMD_CHECKPOINT] = apply_checkpoint,
+      [STORE_CMD_PIPELINE_STATE] = apply_pipeline_state,
       [STORE_CMD_MEMBER_META] = apply_member,
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(handlers)) return NULL;
@@ -522,9 +589,81 @@ int store_fsm_get(store_fsm *f, store_slice key, core_buf *val) {
                          sizeof f->err);
 }
 
-int store_fsm_pipeline_get(store_fsm *f, store_slice name, core_buf *def) {
-  return store_rocks_get(&f->rk, STORE_CF_PIPELINES, NULL, name, def, f->err,
-                         sizeof f->err);
+int store_fsm_pipeline_get(store_fsm *f, store_slice name, core_buf *buf,
+                           store_pipeline *out) {
+  int rc = store_rocks_get(&f->rk, STORE_CF_PIPELINES, NULL, name, buf, f->err,
+                           sizeof f->err);
+  if (rc) return rc;
+  if (pipe_rec_parse(name, buf->data, buf->len, out))
+    return core_msg(f->err, sizeof f->err, WIRE_ECORRUPT,
+                    "pipeline '%.*s': malformed record", (int)WIRE_MIN(name.len, 100),
+                    name.ptr);
+  return WIRE_OK;
+}
+
+int store_fsm_pipeline_scan(store_fsm *f, store_pipeline_cb cb, void *ud) {
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
+      f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_PIPELINES]);
+  int rc = WIRE_OK;
+  for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
+       rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    const char *v = rocksdb_iter_value(it, &vl);
+    store_pipeline p;
+    if (pipe_rec_parse((store_slice){k, kl}, v, vl, &p)) {
+      rc = core_msg(f->err, sizeof f->err, WIRE_ECORRUPT,
+                    "pipeline '%.*s': malformed record", (int)WIRE_MIN(kl, 100),
+                    k);
+      break;
+    }
+    if ((rc = cb(ud, &p))) break;
+  }
+  char *rerr = NULL;
+  rocksdb_iter_get_error(it, &rerr);
+  rocksdb_iter_destroy(it);
+  if (rerr) {
+    rc = core_msg(f->err, sizeof f->err, WIRE_EIO, "rocksdb iterate: %s", rerr);
+    rocksdb_free(rerr);
+  }
+  return rc;
+}
+
+int store_fsm_checkpoint_scan(store_fsm *f, store_slice pipeline,
+                              store_ckpt_cb cb, void *ud) {
+  if (store_ckpt_key(&f->key, pipeline, STORE_CKPT_POS, (store_slice){NULL, 0}))
+    return WIRE_ENOMEM;
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
+      f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_CHECKPOINTS]);
+  int rc = WIRE_OK;
+  size_t pl = f->key.len;
+  for (rocksdb_iter_seek(it, f->key.data, pl); rocksdb_iter_valid(it);
+       rocksdb_iter_next(it)) {
+    size_t kl, vl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl < pl || memcmp(k, f->key.data, pl)) break;
+    const char *v = rocksdb_iter_value(it, &vl);
+    if (vl < 8) {
+      rc = core_msg(f->err, sizeof f->err, WIRE_ECORRUPT,
+                    "checkpoint record of %zu bytes", vl);
+      break;
+    }
+    if ((rc = cb(ud, (store_slice){k + pl, kl - pl},
+                 (store_slice){v + 8, vl - 8}, store_be64_get(v))))
+      break;
+  }
+  char *rerr = NULL;
+  rocksdb_iter_get_error(it, &rerr);
+  rocksdb_iter_destroy(it);
+  if (rerr) {
+    rc = core_msg(f->err, sizeof f->err, WIRE_EIO, "rocksdb iterate: %s", rerr);
+    rocksdb_free(rerr);
+  }
+  return rc;
+}
+
+uint64_t store_fsm_pipelines_version(const store_fsm *f) {
+  return f->pipes_version;
 }
 
 int store_fsm_checkpoint_get(store_fsm *f, store_slice pipeline,

@@ -82,6 +82,7 @@ struct store_fsm {
   size_t res_cap;
   core_buf key, val, tmp;
   int live_snaps; /* store_snap objects not yet ended */
+  uint64_t pipes_version; /* store_fsm_pipelines_version() */
   char err[WIRE_ERRMSG_SIZE];
 };
 

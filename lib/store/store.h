@@ -74,7 +74,8 @@ void store_limits_default(store_limits *lim);
   X(PIPELINE_PUT, 6, "pipeline_put") /* bytes name, bytes definition */     \
   X(PIPELINE_DELETE, 7, "pipeline_delete") /* bytes name */                 \
   X(CHECKPOINT, 8, "checkpoint")   /* pipeline, source, position, term */   \
-  X(MEMBER_META, 9, "member_meta") /* varint id, bytes raft, bytes http */
+  X(MEMBER_META, 9, "member_meta") /* varint id, bytes raft, bytes http */ \
+  X(PIPELINE_STATE, 10, "pipeline_state") /* bytes name, varint paused */
 
 typedef enum store_cmd_type {
 #define STORE__CMD_ENUM(name, code, str) STORE_CMD_##name = (code),
@@ -137,6 +138,10 @@ typedef struct store_cmd {
       store_slice name;
     } pipeline_delete;
     struct {
+      store_slice name;
+      uint64_t paused; /* 0 run, 1 pause */
+    } pipeline_state;
+    struct {
       store_slice pipeline, source, position;
       uint64_t term; /* raft term of the leader that proposed it */
     } checkpoint;
@@ -198,9 +203,9 @@ typedef enum store_status {
 
 const char *store_status_str(int status);
 
-/* Result of one command.  `value`: INCRBY the new value; PIPELINE_PUT 1 if
- * created, 0 if replaced; CHECKPOINT (FENCED) the newest stored term;
- * otherwise 0. */
+/* Result of one command.  `value`: INCRBY the new value; PIPELINE_PUT and
+ * PIPELINE_STATE the pipeline's new generation; CHECKPOINT (FENCED) the
+ * newest stored term; otherwise 0. */
 typedef struct store_result {
   store_status status;
   int64_t value;
@@ -255,7 +260,37 @@ int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
  * current contents are dropped (val->len = 0 first).  WIRE_OK,
  * WIRE_ENOTFOUND, WIRE_EIO. */
 int store_fsm_get(store_fsm *f, store_slice key, core_buf *val);
-int store_fsm_pipeline_get(store_fsm *f, store_slice name, core_buf *def);
+
+/* A stored pipeline.  The pipelines family maps a name to
+ *   u8 version (1) | u8 flags (STORE_PIPE_PAUSED) | u64 BE generation |
+ *   definition bytes
+ * The generation starts at 1 and grows with every PIPELINE_PUT (a new
+ * definition) and PIPELINE_STATE (pause, resume): a runner started for one
+ * generation is restarted when it changes. */
+#define STORE_PIPE_PAUSED 0x01
+typedef struct store_pipeline {
+  store_slice name;       /* borrowed (scan: valid during the callback) */
+  store_slice definition; /* idem */
+  uint64_t generation;
+  bool paused;
+} store_pipeline;
+
+/* One pipeline; `buf` receives the record and `out`'s slices point into it.
+ * WIRE_OK, WIRE_ENOTFOUND, WIRE_ECORRUPT, WIRE_EIO. */
+int store_fsm_pipeline_get(store_fsm *f, store_slice name, core_buf *buf,
+                           store_pipeline *out);
+/* Visit every pipeline in name order; cb returning non-zero stops with that
+ * code. */
+typedef int (*store_pipeline_cb)(void *ud, const store_pipeline *p);
+int store_fsm_pipeline_scan(store_fsm *f, store_pipeline_cb cb, void *ud);
+/* Visit the checkpointed positions of one pipeline (source order). */
+typedef int (*store_ckpt_cb)(void *ud, store_slice source, store_slice position,
+                             uint64_t term);
+int store_fsm_checkpoint_scan(store_fsm *f, store_slice pipeline,
+                              store_ckpt_cb cb, void *ud);
+/* Grows whenever an applied entry or a restore may have changed the
+ * pipelines or checkpoints families (cheap change detection). */
+uint64_t store_fsm_pipelines_version(const store_fsm *f);
 /* Position of (pipeline, source) and the term it was committed in. */
 int store_fsm_checkpoint_get(store_fsm *f, store_slice pipeline,
                              store_slice source, core_buf *pos, uint64_t *term);

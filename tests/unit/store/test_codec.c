@@ -63,6 +63,9 @@ static size_t sample_cmds(store_cmd *out) {
   out[n++].u.pipeline_put.definition = S("name: orders\nsources: []\n");
   out[n].type = STORE_CMD_PIPELINE_DELETE;
   out[n++].u.pipeline_delete.name = S("orders");
+  out[n].type = STORE_CMD_PIPELINE_STATE;
+  out[n].u.pipeline_state.name = S("orders");
+  out[n++].u.pipeline_state.paused = 1;
   out[n].type = STORE_CMD_CHECKPOINT;
   out[n].u.checkpoint.pipeline = S("orders");
   out[n].u.checkpoint.source = S("kafka-in");
@@ -110,6 +113,10 @@ static void assert_cmd_equal(const store_cmd *a, const store_cmd *b) {
       break;
     case STORE_CMD_PIPELINE_DELETE:
       assert_slice(a->u.pipeline_delete.name, b->u.pipeline_delete.name);
+      break;
+    case STORE_CMD_PIPELINE_STATE:
+      assert_slice(a->u.pipeline_state.name, b->u.pipeline_state.name);
+      assert_true(a->u.pipeline_state.paused == b->u.pipeline_state.paused);
       break;
     case STORE_CMD_CHECKPOINT:
       assert_slice(a->u.checkpoint.pipeline, b->u.checkpoint.pipeline);
@@ -161,7 +168,7 @@ static int reencode(const store_cmd *c, core_buf *out) {
 
 static void test_round_trip_each(void **state) {
   (void)state;
-  store_cmd cmds[16];
+  store_cmd cmds[32];
   size_t n = sample_cmds(cmds);
   for (size_t i = 0; i < n; i++) {
     core_buf b = {0};
@@ -187,7 +194,7 @@ static void test_round_trip_each(void **state) {
 
 static void test_round_trip_batch(void **state) {
   (void)state;
-  store_cmd cmds[16];
+  store_cmd cmds[32];
   size_t n = sample_cmds(cmds);
   store_cmd batch = {.type = STORE_CMD_BATCH};
   batch.u.batch.items = cmds;

@@ -259,6 +259,37 @@ static void assert_ckpt(store_fsm *f, const char *p, const char *s,
   core_buf_free(&b);
 }
 
+typedef struct ckpt_seen {
+  int n;
+  char src[8][32];
+} ckpt_seen;
+
+static int ckpt_collect(void *ud, store_slice source, store_slice position,
+                        uint64_t term) {
+  (void)position, (void)term;
+  ckpt_seen *c = ud;
+  if (c->n < 8)
+    snprintf(c->src[c->n++], sizeof c->src[0], "%.*s", (int)source.len,
+             source.ptr);
+  return 0;
+}
+
+typedef struct pipes_seen {
+  int n;
+  char name[8][32];
+  uint64_t gen[8];
+} pipes_seen;
+
+static int pipe_collect(void *ud, const store_pipeline *p) {
+  pipes_seen *c = ud;
+  if (c->n < 8) {
+    snprintf(c->name[c->n], sizeof c->name[0], "%.*s", (int)p->name.len,
+             p->name.ptr);
+    c->gen[c->n++] = p->generation;
+  }
+  return 0;
+}
+
 static void test_checkpoint_fencing(void **state) {
   fx *x = *state;
   uint64_t i = 1, t;
@@ -286,22 +317,60 @@ static void test_checkpoint_fencing(void **state) {
   assert_ckpt(x->f, "a", "bc", "A", 1);
   one(x->f, i++, ckpt("pq", "s1", "PQ", 1), STORE_OK);
 
-  /* Pipelines: create (value 1), replace (0), delete clears positions of
+  /* Pipelines: create (generation 1), replace (2), pause and resume (3,
+   * 4: the paused flag survives a replace), delete clears positions of
    * that pipeline only and keeps its fence. */
+  uint64_t v0 = store_fsm_pipelines_version(x->f);
   store_cmd pp = {.type = STORE_CMD_PIPELINE_PUT};
   pp.u.pipeline_put.name = store_str("p");
   pp.u.pipeline_put.definition = store_str("def1");
   assert_int_equal(one(x->f, i++, pp, STORE_OK), 1);
+  assert_true(store_fsm_pipelines_version(x->f) > v0);
   pp.u.pipeline_put.definition = store_str("def2");
-  assert_int_equal(one(x->f, i++, pp, STORE_OK), 0);
+  assert_int_equal(one(x->f, i++, pp, STORE_OK), 2);
   core_buf def = {0};
-  assert_int_equal(store_fsm_pipeline_get(x->f, store_str("p"), &def), 0);
-  assert_int_equal(def.len, 4);
-  assert_memory_equal(def.data, "def2", 4);
+  store_pipeline rec;
+  assert_int_equal(store_fsm_pipeline_get(x->f, store_str("p"), &def, &rec), 0);
+  assert_int_equal(rec.definition.len, 4);
+  assert_memory_equal(rec.definition.ptr, "def2", 4);
+  assert_int_equal(rec.generation, 2);
+  assert_false(rec.paused);
+  store_cmd ps = {.type = STORE_CMD_PIPELINE_STATE};
+  ps.u.pipeline_state.name = store_str("p");
+  ps.u.pipeline_state.paused = 1;
+  assert_int_equal(one(x->f, i++, ps, STORE_OK), 3);
+  pp.u.pipeline_put.definition = store_str("def3");
+  assert_int_equal(one(x->f, i++, pp, STORE_OK), 4);
+  assert_int_equal(store_fsm_pipeline_get(x->f, store_str("p"), &def, &rec), 0);
+  assert_true(rec.paused);
+  assert_int_equal(rec.generation, 4);
+  assert_memory_equal(rec.definition.ptr, "def3", 4);
+  ps.u.pipeline_state.paused = 0;
+  assert_int_equal(one(x->f, i++, ps, STORE_OK), 5);
+  assert_int_equal(store_fsm_pipeline_get(x->f, store_str("p"), &def, &rec), 0);
+  assert_false(rec.paused);
+  ps.u.pipeline_state.name = store_str("nope");
+  one(x->f, i++, ps, STORE_NOTFOUND);
+  /* Positions of one pipeline, in source order, none of "pq"'s. */
+  ckpt_seen seen = {0};
+  assert_int_equal(
+      store_fsm_checkpoint_scan(x->f, store_str("p"), ckpt_collect, &seen), 0);
+  assert_int_equal(seen.n, 2);
+  assert_string_equal(seen.src[0], "s1");
+  assert_string_equal(seen.src[1], "s2");
+  /* Scan visits every pipeline. */
+  pp.u.pipeline_put.name = store_str("a-first");
+  one(x->f, i++, pp, STORE_OK);
+  pipes_seen ps2 = {0};
+  assert_int_equal(store_fsm_pipeline_scan(x->f, pipe_collect, &ps2), 0);
+  assert_int_equal(ps2.n, 2);
+  assert_string_equal(ps2.name[0], "a-first");
+  assert_string_equal(ps2.name[1], "p");
+  assert_int_equal(ps2.gen[1], 5);
   store_cmd pd = {.type = STORE_CMD_PIPELINE_DELETE};
   pd.u.pipeline_delete.name = store_str("p");
   one(x->f, i++, pd, STORE_OK);
-  assert_int_equal(store_fsm_pipeline_get(x->f, store_str("p"), &def),
+  assert_int_equal(store_fsm_pipeline_get(x->f, store_str("p"), &def, &rec),
                    WIRE_ENOTFOUND);
   assert_ckpt(x->f, "p", "s1", NULL, 0);
   assert_ckpt(x->f, "p", "s2", NULL, 0);
