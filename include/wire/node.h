@@ -235,6 +235,49 @@ WIRE_API int wire_node_status_get(wire_node *node, wire_node_status *out);
 /** Name of a role: "follower", "candidate", "leader", "stopped". */
 WIRE_API const char *wire_node_role_name(wire_node_role role);
 
+/* ---- pipelines kept in the cluster ---------------------------------------
+ *
+ * A pipeline submitted to the cluster is stored (replicated) with a
+ * generation and a paused flag; the leader runs every pipeline that is not
+ * paused, committing its source positions through raft (checkpoints, see
+ * the options checkpoint-interval and checkpoint-records), and a new leader
+ * resumes each one from its committed positions: at-least-once delivery
+ * across crashes and leader changes.  doc/pipelines.md has the details.
+ * Writes go through the leader (forwarded from a follower).  `timeout_ms`
+ * as for the key-value calls. */
+
+/** Submit a definition (YAML, or JSON, text[0..len)).  It is validated
+ *  first: WIRE_ECONFIG with every problem as a "FILE:LINE:COL: message"
+ *  line in wire_node_errmsg().  Without `replace`, WIRE_EEXISTS when a
+ *  pipeline of that name exists; with it, an existing pipeline is replaced
+ *  (its runner drains and stops, the new definition resumes from the
+ *  committed positions of the sources it keeps).  The pipeline's name is
+ *  copied to name[0..name_size) when `name` is not NULL. */
+WIRE_API int wire_node_pipeline_submit(wire_node *node, const char *text,
+                                       size_t len, bool replace, char *name,
+                                       size_t name_size, int timeout_ms);
+
+/** Delete a pipeline and its committed positions (its runner stops).
+ *  WIRE_ENOTFOUND when there is none of that name. */
+WIRE_API int wire_node_pipeline_delete(wire_node *node, const char *name,
+                                       int timeout_ms);
+
+/** Pause (drain, commit the positions, stop) or resume (start again from
+ *  the committed positions; also restarts a pipeline that failed).
+ *  WIRE_ENOTFOUND when there is none of that name. */
+WIRE_API int wire_node_pipeline_pause(wire_node *node, const char *name,
+                                      bool paused, int timeout_ms);
+
+/** JSON description of pipeline `name`, or of all of them when `name` is
+ *  NULL ({"pipelines": [...]}), from this node's local state: name, state
+ *  ("running", "paused", "failed", "stopped", or "starting" before a
+ *  runner reported), generation, node (id of the node running it), error,
+ *  committed positions, definition, and the runtime counters (per DAG
+ *  node in/out/dropped/errors) when this node runs it, i.e. is the leader.
+ *  *json is malloc'd (free() it).  WIRE_ENOTFOUND for an unknown name. */
+WIRE_API int wire_node_pipeline_info(wire_node *node, const char *name,
+                                     char **json, int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -390,6 +390,8 @@ static void barrier_cb(struct raft_barrier *breq, int status) {
                     raft_strerror(status));
     else if (r->op == NODE_OP_BARRIER)
       node_req_finish(r, WIRE_OK, NULL, 0, NULL, 0);
+    else if (r->op == NODE_OP_CALL)
+      r->call(n, r);
     else
       serve_read(n, r);
   }
@@ -401,7 +403,7 @@ static void flush_reads(wire_node *n) {
   if (!is_leader(n)) {
     node_req *r;
     while ((r = node_reqlist_pop(&n->reads))) {
-      if (r->op == NODE_OP_BARRIER)
+      if (r->op == NODE_OP_BARRIER || r->op == NODE_OP_CALL)
         node_req_fail(r, WIRE_ENOTLEADER, "this node is not the leader");
       else
         node_http_forward_read(n, r);
@@ -502,6 +504,13 @@ void node_dispatch(wire_node *n, node_req *req) {
       return;
     case NODE_OP_BARRIER:
       if (!leader_id(n)) node_reqlist_push(&n->parked, req);
+      else if (!is_leader(n))
+        node_req_fail(req, WIRE_ENOTLEADER, "this node is not the leader");
+      else node_reqlist_push(&n->reads, req);
+      return;
+    case NODE_OP_CALL:
+      if (!req->barrier) req->call(n, req);
+      else if (!leader_id(n)) node_reqlist_push(&n->parked, req);
       else if (!is_leader(n))
         node_req_fail(req, WIRE_ENOTLEADER, "this node is not the leader");
       else node_reqlist_push(&n->reads, req);
@@ -1236,15 +1245,20 @@ int wire_node_open(wire_ctx *ctx, const wire_node_config *cfg,
     goto fail;
   }
   rc = store_raft_fsm_new(n->fsm, &n->glue);
+  if (!rc) rc = node_pipes_new(n);
   if (rc) {
     core_msg(err, sizeof err, rc, "out of memory");
     goto fail;
   }
+  rc = node_pipes_load_file(n, err, sizeof err);
+  if (rc) goto fail;
   atomic_store(&n->role, (int)WIRE_ROLE_STOPPED);
   *out = n;
   return WIRE_OK;
 fail:
   core_msg(ctx->errmsg, sizeof ctx->errmsg, rc, "%s", err);
+  node_pipes_free(n);
+  store_raft_fsm_free(n->glue);
   store_fsm_close(n->fsm);
   node_config_free(&n->cfg);
   pthread_mutex_destroy(&n->mu);
@@ -1332,12 +1346,18 @@ int wire_node_start(wire_node *n) {
     pthread_mutex_lock(&n->mu);
     n->thread_running = false;
     pthread_mutex_unlock(&n->mu);
+    return rc;
   }
+  rc = node_pipes_start(n);
+  if (rc) wire_node_stop(n);
   return rc;
 }
 
 int wire_node_stop(wire_node *n) {
   if (!n) return WIRE_EINVAL;
+  /* Runners first, while this node may still lead and commit their final
+   * positions. */
+  node_pipes_stop(n);
   pthread_mutex_lock(&n->mu);
   bool running = n->thread_running;
   if (running && !n->stop_requested) {
@@ -1356,6 +1376,7 @@ int wire_node_stop(wire_node *n) {
 void wire_node_close(wire_node *n) {
   if (!n) return;
   wire_node_stop(n);
+  node_pipes_free(n);
   store_raft_fsm_free(n->glue);
   store_fsm_close(n->fsm);
   core_buf_free(&n->enc);
@@ -1429,7 +1450,14 @@ static void sync_done(node_req *req, int rc, const store_result *res,
   sync_call *s = req->ud;
   pthread_mutex_lock(&s->mu);
   s->rc = rc;
-  if (res && n) s->res = res[0];
+  if (res && n) {
+    s->res = res[0];
+    for (size_t i = 0; i < n; i++)
+      if (res[i].status != STORE_OK) {
+        s->res = res[i];
+        break;
+      }
+  }
   if (rc == WIRE_OK && val) {
     s->val = malloc(vlen + 1);
     if (s->val) {
@@ -1453,13 +1481,13 @@ static int timeout_of(wire_node *n, int timeout_ms) {
 }
 
 /* Run req synchronously; *s_out (when wanted) keeps the result and must be
- * released with sync_unref. */
-static int run_sync(wire_node *n, node_req *req, int timeout_ms,
-                    sync_call **s_out) {
+ * released with sync_unref.  Failure messages go to err. */
+static int sync_run(wire_node *n, node_req *req, int timeout_ms,
+                    sync_call **s_out, char *err, size_t errsz) {
   sync_call *s = core_calloc(1, sizeof *s);
   if (!s) {
     node_req_free(req);
-    return WIRE_ENOMEM;
+    return core_msg(err, errsz, WIRE_ENOMEM, "out of memory");
   }
   pthread_mutex_init(&s->mu, NULL);
   pthread_condattr_t ca;
@@ -1476,7 +1504,7 @@ static int run_sync(wire_node *n, node_req *req, int timeout_ms,
   if (rc) {
     s->refs = 1;
     sync_unref(s);
-    return core_msg(n->errmsg, sizeof n->errmsg, rc, "node is not running");
+    return core_msg(err, errsz, rc, "node is not running");
   }
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1488,16 +1516,44 @@ static int run_sync(wire_node *n, node_req *req, int timeout_ms,
     if (pthread_cond_timedwait(&s->cond, &s->mu, &ts) == ETIMEDOUT) break;
   bool done = s->done;
   rc = s->rc;
-  if (done && rc) snprintf(n->errmsg, sizeof n->errmsg, "%s", s->err);
+  if (done && rc) snprintf(err, errsz, "%s", s->err);
   pthread_mutex_unlock(&s->mu);
   if (!done) {
     sync_unref(s);
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ETIMEDOUT,
+    return core_msg(err, errsz, WIRE_ETIMEDOUT,
                     "no answer within %d ms (a write may still commit)", tmo);
   }
   if (s_out && rc == WIRE_OK) *s_out = s;
   else sync_unref(s);
   return rc;
+}
+
+static int run_sync(wire_node *n, node_req *req, int timeout_ms,
+                    sync_call **s_out) {
+  return sync_run(n, req, timeout_ms, s_out, n->errmsg, sizeof n->errmsg);
+}
+
+int node_run_sync(wire_node *n, node_req *req, int timeout_ms,
+                  store_result *res, char **val, size_t *vlen, char *err,
+                  size_t errsz) {
+  sync_call *s = NULL;
+  int rc = sync_run(n, req, timeout_ms, &s, err, errsz);
+  if (rc) return rc;
+  if (res) *res = s->res;
+  if (val) {
+    *val = NULL;
+    if (s->val) {
+      *val = core_malloc(s->vlen + 1);
+      if (!*val) {
+        sync_unref(s);
+        return core_msg(err, errsz, WIRE_ENOMEM, "out of memory");
+      }
+      memcpy(*val, s->val, s->vlen + 1);
+    }
+    if (vlen) *vlen = s->vlen;
+  }
+  sync_unref(s);
+  return WIRE_OK;
 }
 
 static int check_key(wire_node *n, size_t klen) {
@@ -1538,6 +1594,17 @@ static node_req *write_req(const store_cmd *cmd) {
     case STORE_CMD_INCRBY:
       s[0] = cmd->u.incrby.key, ns = 1;
       break;
+    case STORE_CMD_PIPELINE_PUT:
+    case STORE_CMD_PIPELINE_CREATE:
+      s[0] = cmd->u.pipeline_put.name, s[1] = cmd->u.pipeline_put.definition;
+      ns = 2;
+      break;
+    case STORE_CMD_PIPELINE_DELETE:
+      s[0] = cmd->u.pipeline_delete.name, ns = 1;
+      break;
+    case STORE_CMD_PIPELINE_STATE:
+      s[0] = cmd->u.pipeline_state.name, ns = 1;
+      break;
     default:
       return NULL;
   }
@@ -1565,12 +1632,25 @@ static node_req *write_req(const store_cmd *cmd) {
       r->cmd.u.cas.key = c[0], r->cmd.u.cas.expected = c[1];
       r->cmd.u.cas.value = c[2];
       break;
+    case STORE_CMD_PIPELINE_PUT:
+    case STORE_CMD_PIPELINE_CREATE:
+      r->cmd.u.pipeline_put.name = c[0];
+      r->cmd.u.pipeline_put.definition = c[1];
+      break;
+    case STORE_CMD_PIPELINE_DELETE:
+      r->cmd.u.pipeline_delete.name = c[0];
+      break;
+    case STORE_CMD_PIPELINE_STATE:
+      r->cmd.u.pipeline_state.name = c[0];
+      break;
     default:
       r->cmd.u.incrby.key = c[0];
       break;
   }
   return r;
 }
+
+node_req *node_write_req(const store_cmd *cmd) { return write_req(cmd); }
 
 static int result_rc(wire_node *n, const sync_call *s) {
   switch (s->res.status) {

@@ -21,6 +21,7 @@
  * forwarded as one entry (POST /internal/apply); linearizable reads,
  * listings, joins and removals are proxied to the leader as they came.
  */
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -777,6 +778,226 @@ done:
   keys_free(k);
 }
 
+static void method_not_allowed(http_req *hr, const char *allow);
+
+/* ---- /pipelines ---------------------------------------------------------------------- */
+
+/* Reads run after a barrier on the leader (which runs the pipelines and so
+ * knows their runtime state); followers proxy every /pipelines request to
+ * the leader. */
+static void pipes_call_done(node_req *req, int rc, const store_result *res,
+                            size_t n, const char *val, size_t vlen) {
+  (void)res, (void)n, (void)val, (void)vlen;
+  if (rc) reply_error(req->ud, rc, req->err);
+  node_req_free(req);
+}
+
+static void pipes_info_call(wire_node *n, node_req *req) {
+  char *out = NULL;
+  char err[256];
+  const char *name = req->data_len ? req->data : NULL;
+  int rc = node_pipes_info(n, name, req->data_len, &out, err, sizeof err);
+  if (rc) {
+    reply_error(req->ud, rc, err);
+  } else {
+    http_respond(req->ud, 200, "application/json", out, strlen(out));
+    free(out);
+  }
+  node_req_finish(req, WIRE_OK, NULL, 0, NULL, 0);
+}
+
+typedef enum pipes_op { P_CREATE, P_REPLACE, P_DELETE, P_PAUSE, P_RESUME } pipes_op;
+
+static void pipes_write_done(node_req *req, int rc, const store_result *res,
+                             size_t n, const char *val, size_t vlen) {
+  (void)val, (void)vlen;
+  http_req *hr = req->ud;
+  pipes_op op = (pipes_op)(intptr_t)req->arg;
+  store_slice name = req->cmd.type == STORE_CMD_PIPELINE_DELETE
+                         ? req->cmd.u.pipeline_delete.name
+                     : req->cmd.type == STORE_CMD_PIPELINE_STATE
+                         ? req->cmd.u.pipeline_state.name
+                         : req->cmd.u.pipeline_put.name;
+  if (rc) {
+    reply_error(hr, rc, req->err);
+  } else if (!n) {
+    http_respond_error(hr, 500, "internal", "no result");
+  } else if (res[0].status == STORE_NOTFOUND) {
+    http_respond_error(hr, 404, "not_found", "no pipeline named '%.*s'",
+                       (int)WIRE_MIN(name.len, 200), name.ptr);
+  } else if (res[0].status == STORE_MISMATCH) {
+    http_respond_error(hr, 409, "conflict",
+                       "a pipeline named '%.*s' exists already (PUT "
+                       "/pipelines/{name} replaces it)",
+                       (int)WIRE_MIN(name.len, 200), name.ptr);
+  } else if (res[0].status != STORE_OK) {
+    http_respond_error(hr, 500, "internal", "%s",
+                       store_status_str(res[0].status));
+  } else if (op == P_DELETE) {
+    http_respond(hr, 204, NULL, NULL, 0);
+  } else {
+    core_buf b = {0};
+    core_buf_printf(&b, "{\"name\":");
+    json_bytes(&b, name.ptr, name.len);
+    core_buf_printf(&b, ",\"generation\":%" PRId64, res[0].value);
+    if (op == P_PAUSE || op == P_RESUME)
+      core_buf_printf(&b, ",\"paused\":%s", op == P_PAUSE ? "true" : "false");
+    core_buf_printf(&b, "}");
+    reply_json(hr, op == P_CREATE || (op == P_REPLACE && res[0].value == 1)
+                       ? 201
+                       : 200,
+               &b);
+    core_buf_free(&b);
+  }
+  node_req_free(req);
+}
+
+static void pipes_write(wire_node *n, http_req *hr, pipes_op op,
+                        const store_cmd *cmd) {
+  node_req *req = node_write_req(cmd);
+  if (!req) {
+    http_respond_error(hr, 500, "out_of_memory", "out of memory");
+    return;
+  }
+  req->done = pipes_write_done;
+  req->ud = hr;
+  req->arg = (void *)(intptr_t)op;
+  req->deadline_ns =
+      core_monotonic_ns() + (int64_t)n->cfg.request_timeout_ms * 1000000;
+  node_dispatch(n, req);
+}
+
+/* POST /pipelines, PUT /pipelines/{name}: validate the body first. */
+static void pipes_submit(wire_node *n, http_req *hr, const core_buf *url_name) {
+  size_t bl;
+  const char *body = http_req_body(hr, &bl);
+  char name[256], msg[4096];
+  json_t *diags = json_array();
+  int rc = node_pipes_validate(n, body ? body : "", bl, "<request>", name,
+                               sizeof name, diags, msg, sizeof msg);
+  if (rc == WIRE_ECONFIG) {
+    json_t *e = json_pack("{s:{s:s,s:s,s:O}}", "error", "code",
+                          "invalid_pipeline", "message", msg, "errors", diags);
+    char *txt = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    if (txt) http_respond(hr, 400, "application/json", txt, strlen(txt));
+    else http_respond_error(hr, 500, "out_of_memory", "out of memory");
+    free(txt);
+    json_decref(e);
+    json_decref(diags);
+    return;
+  }
+  json_decref(diags);
+  if (rc) {
+    reply_error(hr, rc, msg);
+    return;
+  }
+  if (url_name &&
+      (url_name->len != strlen(name) || memcmp(url_name->data, name, url_name->len))) {
+    http_respond_error(hr, 400, "bad_request",
+                       "the definition names pipeline '%s' but the URL names "
+                       "'%.*s'",
+                       name, (int)WIRE_MIN(url_name->len, 200), url_name->data);
+    return;
+  }
+  if (bl > n->limits.value_max) {
+    http_respond_error(hr, 413, "too_large",
+                       "definition of %zu bytes: at most %zu (value-max)", bl,
+                       n->limits.value_max);
+    return;
+  }
+  store_cmd c = {.type = url_name ? STORE_CMD_PIPELINE_PUT
+                                  : STORE_CMD_PIPELINE_CREATE};
+  c.u.pipeline_put.name = store_str(name);
+  c.u.pipeline_put.definition = (store_slice){body ? body : "", bl};
+  pipes_write(n, hr, url_name ? P_REPLACE : P_CREATE, &c);
+}
+
+static void route_pipelines(wire_node *n, http_req *hr, const char *method,
+                            const char *rest, size_t rl) {
+  if (raft_state(&n->raft) != RAFT_LEADER) {
+    proxy_to_leader(n, hr);
+    return;
+  }
+  bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+  /* rest: "" | "/NAME" | "/NAME/pause" | "/NAME/resume" */
+  if (rl == 0) {
+    if (get) {
+      node_req *req = node_req_new(NODE_OP_CALL, 0);
+      if (!req) {
+        http_respond_error(hr, 500, "out_of_memory", "out of memory");
+        return;
+      }
+      req->data_len = 0;
+      req->call = pipes_info_call;
+      req->barrier = true;
+      req->done = pipes_call_done;
+      req->ud = hr;
+      req->deadline_ns =
+          core_monotonic_ns() + (int64_t)n->cfg.request_timeout_ms * 1000000;
+      node_dispatch(n, req);
+    } else if (!strcmp(method, "POST")) {
+      pipes_submit(n, hr, NULL);
+    } else {
+      method_not_allowed(hr, "GET, HEAD, POST");
+    }
+    return;
+  }
+  const char *p = rest + 1, *end = rest + rl;
+  const char *slash = memchr(p, '/', (size_t)(end - p));
+  const char *action = slash ? slash + 1 : NULL;
+  size_t al = slash ? (size_t)(end - action) : 0;
+  core_buf name = {0};
+  if (!pct_decode(&name, p, (size_t)((slash ? slash : end) - p), false) ||
+      name.len == 0 || name.len > STORE_KEY_MAX) {
+    http_respond_error(hr, 400, "bad_request",
+                       "bad pipeline name in the URL (empty, too long or bad "
+                       "percent-encoding)");
+    core_buf_free(&name);
+    return;
+  }
+  if (action) {
+    bool pause = al == 5 && !memcmp(action, "pause", 5);
+    bool resume = al == 6 && !memcmp(action, "resume", 6);
+    if (!pause && !resume) {
+      http_respond_error(hr, 404, "not_found",
+                         "no route for %s /pipelines/%.*s (actions: pause, "
+                         "resume)",
+                         method, (int)WIRE_MIN(rl, 200), rest + 1);
+    } else if (strcmp(method, "POST")) {
+      method_not_allowed(hr, "POST");
+    } else {
+      store_cmd c = {.type = STORE_CMD_PIPELINE_STATE};
+      c.u.pipeline_state.name = (store_slice){name.data, name.len};
+      c.u.pipeline_state.paused = pause;
+      pipes_write(n, hr, pause ? P_PAUSE : P_RESUME, &c);
+    }
+  } else if (get) {
+    node_req *req = node_req_new(NODE_OP_CALL, name.len);
+    if (!req) {
+      http_respond_error(hr, 500, "out_of_memory", "out of memory");
+    } else {
+      memcpy(req->data, name.data, name.len);
+      req->data_len = name.len;
+      req->call = pipes_info_call;
+      req->barrier = true;
+      req->done = pipes_call_done;
+      req->ud = hr;
+      req->deadline_ns =
+          core_monotonic_ns() + (int64_t)n->cfg.request_timeout_ms * 1000000;
+      node_dispatch(n, req);
+    }
+  } else if (!strcmp(method, "PUT")) {
+    pipes_submit(n, hr, &name);
+  } else if (!strcmp(method, "DELETE")) {
+    store_cmd c = {.type = STORE_CMD_PIPELINE_DELETE};
+    c.u.pipeline_delete.name = (store_slice){name.data, name.len};
+    pipes_write(n, hr, P_DELETE, &c);
+  } else {
+    method_not_allowed(hr, "GET, HEAD, PUT, DELETE");
+  }
+  core_buf_free(&name);
+}
+
 /* POST /internal/apply: results as u32 count, then per command u8 status
  * and i64 value, little-endian. */
 static void put_le(core_buf *b, uint64_t v, int bytes) {
@@ -852,6 +1073,9 @@ static void handler(void *ud, http_req *hr) {
   } else if (path_is(target, pl, "/keys")) {
     if (get) route_keys(n, hr, q, qn);
     else method_not_allowed(hr, "GET, HEAD");
+  } else if (path_is(target, pl, "/pipelines") ||
+             path_prefix(target, pl, "/pipelines/")) {
+    route_pipelines(n, hr, method, target + 10, pl - 10);
   } else if (path_is(target, pl, "/status")) {
     if (get) route_status(n, hr);
     else method_not_allowed(hr, "GET, HEAD");

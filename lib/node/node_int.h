@@ -34,6 +34,8 @@ typedef enum node_op {
   NODE_OP_ENTRY,  /* an encoded entry forwarded by a follower: propose as is */
   NODE_OP_LEADER, /* completes once a leader is known (parks until then) */
   NODE_OP_BARRIER, /* leader only: completes once a barrier is applied */
+  NODE_OP_CALL,    /* run `call` on the node thread (after a barrier when
+                      `barrier`: leader only, linearizable) */
 } node_op;
 
 /* Completion of a request, on the node thread.  `res` is the store result
@@ -54,6 +56,9 @@ struct node_req {
   int64_t deadline_ns;      /* monotonic; 0: none */
   node_done_fn done;
   void *ud;
+  void (*call)(wire_node *n, node_req *req); /* NODE_OP_CALL: finishes req */
+  bool barrier;                               /* NODE_OP_CALL */
+  void *arg;                                  /* NODE_OP_CALL: for `call` */
   wire_node_cb cb; /* asynchronous public calls */
   void *user;
   char err[256]; /* message to go with a failure rc */
@@ -80,6 +85,7 @@ node_req *node_reqlist_pop(node_reqlist *l);
 
 struct http_server;
 struct http_client;
+typedef struct node_pipes node_pipes;
 
 /* Raft transport: libraft's TCP transport plus TCP_NODELAY (transport.c). */
 typedef struct node_transport {
@@ -117,6 +123,7 @@ struct wire_node {
   bool fresh;          /* no raft data in the data dir at open */
 
   atomic_int role; /* wire_node_role, for cheap reads */
+  node_pipes *pipes; /* pipeline runners (node_pipes.c) */
 
   /* --- node thread only --------------------------------------------- */
   uv_loop_t loop;
@@ -175,6 +182,45 @@ void node_fatal(wire_node *n, const char *fmt, ...)
 int node_identity_set(wire_node *n, const char *cluster_id);
 /* ready: a leader is known and everything it committed is applied here. */
 bool node_ready(wire_node *n, char *why, size_t size);
+
+/* Run `req` from another thread and wait at most timeout_ms (<= 0: the
+ * request timeout).  WIRE_OK or the error, with its message in err.  On
+ * success *res (may be NULL) gets the first result that is not STORE_OK,
+ * else the first, and *val (may be NULL) a copy of the value (core_free).
+ * Unlike the public calls it leaves n->errmsg alone. */
+int node_run_sync(wire_node *n, node_req *req, int timeout_ms,
+                  store_result *res, char **val, size_t *vlen, char *err,
+                  size_t errsz);
+/* A write request owning copies of the command's bytes (NULL on OOM or for
+ * a type it does not know). */
+node_req *node_write_req(const store_cmd *cmd);
+
+/* ---- node_pipes.c: pipelines kept in the store, run on the leader ------ */
+
+/* Create the runner manager (before the node thread starts) and start its
+ * thread (after).  WIRE_OK or an error in n->errmsg. */
+int node_pipes_new(wire_node *n);
+/* Read and validate the --pipeline file (a bad file refuses to start). */
+int node_pipes_load_file(wire_node *n, char *err, size_t esz);
+/* Validate a definition like `wire-node validate`: WIRE_OK and its name, or
+ * WIRE_ECONFIG with "FILE:LINE:COL: message" lines in msg and one JSON
+ * object per problem appended to `diags` (a json_t array, may be NULL). */
+struct json_t;
+int node_pipes_validate(wire_node *n, const char *text, size_t len,
+                        const char *file, char *name, size_t nsz,
+                        struct json_t *diags, char *msg, size_t msz);
+/* Node thread: JSON of one stored pipeline (name given) or of all, with
+ * the runtime state when this node runs them.  *out: free(). */
+int node_pipes_info(wire_node *n, const char *name, size_t nlen, char **out,
+                    char *err, size_t esz);
+int node_pipes_start(wire_node *n);
+/* Stop the runners gracefully (drain, flush, final checkpoint while this
+ * node still leads) and join the thread.  Before the node thread stops. */
+void node_pipes_stop(wire_node *n);
+void node_pipes_free(wire_node *n);
+/* JSON of the runtime state of pipeline `name` (NULL: an object of all,
+ * by name) as published by the manager; caller frees.  NULL when none. */
+char *node_pipes_runtime_json(wire_node *n, const char *name);
 
 /* ---- node_http.c ----------------------------------------------------------- */
 

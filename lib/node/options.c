@@ -64,6 +64,18 @@ static const opt OPTS[] = {
      OT_BYTES, 1, 64u << 20, false},
     {{"log-level", "LEVEL", "info", "debug, info, warn or error"},
      OT_LEVEL, 0, 0, false},
+    {{"pipeline", "FILE", "",
+      "pipeline definition (YAML) to submit at start unless one of that "
+      "name exists"},
+     OT_STR, 0, 0, false},
+    {{"checkpoint-interval", "MS", "1000",
+      "commit pipeline source positions at least this often (0: only on "
+      "pause, stop and --checkpoint-records)"},
+     OT_UINT, 0, 3600000, false},
+    {{"checkpoint-records", "N", "100000",
+      "also commit positions after this many records reached the sinks (0: "
+      "off)"},
+     OT_UINT, 0, 1u << 30, false},
 };
 
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
@@ -578,6 +590,12 @@ int node_config_copy(const wire_node_config *c, struct node_config *o) {
   o->heartbeat_timeout_ms = (unsigned)uval(c, "heartbeat-timeout");
   o->request_timeout_ms = (unsigned)uval(c, "request-timeout");
   o->value_max = (size_t)uval(c, "value-max");
+  o->checkpoint_interval_ms = (unsigned)uval(c, "checkpoint-interval");
+  o->checkpoint_records = (unsigned)uval(c, "checkpoint-records");
+  if (*c->val[find("pipeline")]) {
+    o->pipeline = core_strdup(c->val[find("pipeline")]);
+    if (!o->pipeline) goto oom;
+  }
   const char *lv = c->val[find("log-level")];
   o->log_level = !strcmp(lv, "debug")  ? WIRE_LOG_DEBUG
                  : !strcmp(lv, "warn") ? WIRE_LOG_WARN
@@ -592,6 +610,7 @@ oom:
 
 void node_config_free(struct node_config *o) {
   core_free(o->data_dir);
+  core_free(o->pipeline);
   for (size_t i = 0; i < o->n_join; i++) core_free(o->join[i]);
   core_free(o->join);
   memset(o, 0, sizeof *o);

@@ -26,6 +26,8 @@ struct node_config {
   unsigned election_timeout_ms, heartbeat_timeout_ms, request_timeout_ms;
   size_t value_max;
   wire_log_level log_level;
+  char *pipeline; /* file to submit at start, NULL: none */
+  unsigned checkpoint_interval_ms, checkpoint_records;
 };
 
 /* Typed copy of a validated configuration; free with node_config_free. */

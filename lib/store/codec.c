@@ -119,6 +119,7 @@ static const cmd_spec *spec_of(int type) {
       [STORE_CMD_MEMBER_META] = {member_fields, WIRE_ARRAY_SIZE(member_fields)},
       [STORE_CMD_PIPELINE_STATE] = {pstate_fields,
                                     WIRE_ARRAY_SIZE(pstate_fields)},
+      [STORE_CMD_PIPELINE_CREATE] = {pput_fields, WIRE_ARRAY_SIZE(pput_fields)},
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(specs)) return NULL;
   return specs[type].fields ? &specs[type] : NULL;

@@ -215,6 +215,10 @@ static int apply_pipeline_put(store_fsm *f, const store_cmd *c,
   int rc =
       wb_get(f, STORE_CF_PIPELINES, c->u.pipeline_put.name, &f->val, &found);
   if (rc) return rc;
+  if (found && c->type == STORE_CMD_PIPELINE_CREATE) {
+    res->status = STORE_MISMATCH;
+    return WIRE_OK;
+  }
   store_pipeline old = {0};
   if (found &&
       pipe_rec_parse(c->u.pipeline_put.name, f->val.data, f->val.len, &old))
@@ -344,7 +348,6 @@ static int apply_checkpoint(store_fsm *f, const store_cmd *c,
           c->u.checkpoint.position.len))
     return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
   wb_put(f, STORE_CF_CHECKPOINTS, buf_slice(&f->key), buf_slice(&f->val));
-  f->pipes_version++;
   res->status = STORE_OK;
   return WIRE_OK;
 }
@@ -399,6 +402,7 @@ static apply_fn handler_of(int type) {
       [STORE_CMD_PIPELINE_DELETE] = apply_pipeline_delete,
       [STORE_CMD_CHECKPOINT] = apply_checkpoint,
       [STORE_CMD_PIPELINE_STATE] = apply_pipeline_state,
+      [STORE_CMD_PIPELINE_CREATE] = apply_pipeline_put,
       [STORE_CMD_MEMBER_META] = apply_member,
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(handlers)) return NULL;

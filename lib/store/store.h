@@ -75,7 +75,8 @@ void store_limits_default(store_limits *lim);
   X(PIPELINE_DELETE, 7, "pipeline_delete") /* bytes name */                 \
   X(CHECKPOINT, 8, "checkpoint")   /* pipeline, source, position, term */   \
   X(MEMBER_META, 9, "member_meta") /* varint id, bytes raft, bytes http */ \
-  X(PIPELINE_STATE, 10, "pipeline_state") /* bytes name, varint paused */
+  X(PIPELINE_STATE, 10, "pipeline_state") /* bytes name, varint paused */ \
+  X(PIPELINE_CREATE, 11, "pipeline_create") /* as PIPELINE_PUT */
 
 typedef enum store_cmd_type {
 #define STORE__CMD_ENUM(name, code, str) STORE_CMD_##name = (code),
@@ -133,7 +134,7 @@ typedef struct store_cmd {
     } batch;
     struct {
       store_slice name, definition;
-    } pipeline_put;
+    } pipeline_put; /* also PIPELINE_CREATE */
     struct {
       store_slice name;
     } pipeline_delete;
@@ -203,8 +204,9 @@ typedef enum store_status {
 
 const char *store_status_str(int status);
 
-/* Result of one command.  `value`: INCRBY the new value; PIPELINE_PUT and
- * PIPELINE_STATE the pipeline's new generation; CHECKPOINT (FENCED) the
+/* Result of one command.  `value`: INCRBY the new value; PIPELINE_PUT,
+ * PIPELINE_CREATE and PIPELINE_STATE the pipeline's new generation
+ * (PIPELINE_CREATE of an existing name: MISMATCH, nothing written); CHECKPOINT (FENCED) the
  * newest stored term; otherwise 0. */
 typedef struct store_result {
   store_status status;
@@ -289,7 +291,7 @@ typedef int (*store_ckpt_cb)(void *ud, store_slice source, store_slice position,
 int store_fsm_checkpoint_scan(store_fsm *f, store_slice pipeline,
                               store_ckpt_cb cb, void *ud);
 /* Grows whenever an applied entry or a restore may have changed the
- * pipelines or checkpoints families (cheap change detection). */
+ * pipelines family (cheap change detection; checkpoints do not count). */
 uint64_t store_fsm_pipelines_version(const store_fsm *f);
 /* Position of (pipeline, source) and the term it was committed in. */
 int store_fsm_checkpoint_get(store_fsm *f, store_slice pipeline,

@@ -24,7 +24,7 @@ static const char bin[] = {'a', 0, 'b', (char)0xff, 0, 0x7f};
 /* One of each command (no batch), with awkward values. */
 static size_t sample_cmds(store_cmd *out) {
   size_t n = 0;
-  memset(out, 0, 16 * sizeof *out);
+  memset(out, 0, 32 * sizeof *out); /* callers hold 32 */
   out[n].type = STORE_CMD_PUT;
   out[n].u.put.key = S("user/1");
   out[n++].u.put.value = B(bin, sizeof bin);
@@ -63,6 +63,9 @@ static size_t sample_cmds(store_cmd *out) {
   out[n++].u.pipeline_put.definition = S("name: orders\nsources: []\n");
   out[n].type = STORE_CMD_PIPELINE_DELETE;
   out[n++].u.pipeline_delete.name = S("orders");
+  out[n].type = STORE_CMD_PIPELINE_CREATE;
+  out[n].u.pipeline_put.name = S("orders");
+  out[n++].u.pipeline_put.definition = S("{name: orders}");
   out[n].type = STORE_CMD_PIPELINE_STATE;
   out[n].u.pipeline_state.name = S("orders");
   out[n++].u.pipeline_state.paused = 1;
@@ -108,6 +111,7 @@ static void assert_cmd_equal(const store_cmd *a, const store_cmd *b) {
       assert_true(a->u.incrby.delta == b->u.incrby.delta);
       break;
     case STORE_CMD_PIPELINE_PUT:
+    case STORE_CMD_PIPELINE_CREATE:
       assert_slice(a->u.pipeline_put.name, b->u.pipeline_put.name);
       assert_slice(a->u.pipeline_put.definition, b->u.pipeline_put.definition);
       break;
@@ -233,7 +237,7 @@ static void test_round_trip_batch(void **state) {
  * header and padding, is refused. */
 static void test_truncations(void **state) {
   (void)state;
-  store_cmd cmds[17];
+  store_cmd cmds[33];
   size_t n = sample_cmds(cmds);
   store_cmd batch = {.type = STORE_CMD_BATCH};
   batch.u.batch.items = cmds;
@@ -284,13 +288,13 @@ static void test_truncations(void **state) {
  * re-encodes to exactly the corrupted bytes (canonical form). */
 static void test_random_flips(void **state) {
   (void)state;
-  store_cmd cmds[17];
+  store_cmd cmds[33];
   size_t n = sample_cmds(cmds);
   store_cmd batch = {.type = STORE_CMD_BATCH};
   batch.u.batch.items = cmds;
   batch.u.batch.count = n;
   cmds[n++] = batch;
-  core_buf enc[17] = {{0}};
+  core_buf enc[33] = {{0}};
   char err[256];
   for (size_t i = 0; i < n; i++)
     assert_int_equal(store_cmd_encode(&cmds[i], NULL, &enc[i], err, sizeof err),

@@ -351,6 +351,14 @@ static void test_checkpoint_fencing(void **state) {
   assert_false(rec.paused);
   ps.u.pipeline_state.name = store_str("nope");
   one(x->f, i++, ps, STORE_NOTFOUND);
+  /* CREATE refuses a taken name and writes nothing; creates otherwise. */
+  store_cmd pc = pp;
+  pc.type = STORE_CMD_PIPELINE_CREATE;
+  pc.u.pipeline_put.definition = store_str("other");
+  one(x->f, i++, pc, STORE_MISMATCH);
+  assert_int_equal(store_fsm_pipeline_get(x->f, store_str("p"), &def, &rec), 0);
+  assert_memory_equal(rec.definition.ptr, "def3", 4);
+  assert_int_equal(rec.generation, 5);
   /* Positions of one pipeline, in source order, none of "pq"'s. */
   ckpt_seen seen = {0};
   assert_int_equal(
@@ -359,8 +367,8 @@ static void test_checkpoint_fencing(void **state) {
   assert_string_equal(seen.src[0], "s1");
   assert_string_equal(seen.src[1], "s2");
   /* Scan visits every pipeline. */
-  pp.u.pipeline_put.name = store_str("a-first");
-  one(x->f, i++, pp, STORE_OK);
+  pc.u.pipeline_put.name = store_str("a-first");
+  assert_int_equal(one(x->f, i++, pc, STORE_OK), 1);
   pipes_seen ps2 = {0};
   assert_int_equal(store_fsm_pipeline_scan(x->f, pipe_collect, &ps2), 0);
   assert_int_equal(ps2.n, 2);
