@@ -458,6 +458,7 @@ static int checkpoint(node_pipes *m, runner *r, bool force_all) {
       LOG(n, WIRE_LOG_WARN, "pipeline %s: %s", r->name, r->err);
       rc = WIRE_ESTATE;
       r->state = R_DEPOSED;
+      if (r->p) wire_pipeline_stop(r->p); /* freed (after draining) later */
       goto out;
     }
     if (res.status != STORE_OK) {
@@ -609,9 +610,14 @@ static json_t *find_rec(json_t *list, const char *name) {
 
 static void reconcile(node_pipes *m, json_t *snap) {
   json_t *list = json_object_get(snap, "pipelines");
+  bool stopped = false;
   for (size_t i = 0; i < m->nrs;) {
     runner *r = m->rs[i];
     json_t *rec = find_rec(list, r->name);
+    if (r->state == R_DEPOSED) {
+      drop_runner(m, i); /* started again below if we may */
+      continue;
+    }
     if (!rec) {
       runner_stop(m, r, false, "deleted");
       drop_runner(m, i);
@@ -623,9 +629,16 @@ static void reconcile(node_pipes *m, json_t *snap) {
     if (paused || gen != r->generation) {
       runner_stop(m, r, true, paused ? "paused" : "replaced");
       drop_runner(m, i);
+      stopped = true;
       continue;
     }
     i++;
+  }
+  if (stopped) {
+    /* Their final positions were committed after `snap` was read: start
+     * replacements from a fresh one. */
+    m->reload = true;
+    return;
   }
   for (size_t i = 0; i < json_array_size(list); i++) {
     json_t *rec = json_array_get(list, i);
@@ -649,18 +662,16 @@ static void reconcile(node_pipes *m, json_t *snap) {
 /* A running pipeline: notice its end, commit its positions when due. */
 static void runner_poll(node_pipes *m, runner *r, int64_t now) {
   if (r->state != R_RUNNING) return;
-  wire_pipeline_state st = wire_pipeline_get_state(r->p);
-  if (st == WIRE_PIPELINE_FAILED) {
-    wire_pipeline_wait(r->p, -1);
-    snprintf(r->err, sizeof r->err, "%s", wire_pipeline_errmsg(r->p));
-    r->state = R_FAILED;
-    LOG(m->n, WIRE_LOG_ERROR, "pipeline %s failed: %s", r->name, r->err);
-    checkpoint(m, r, false); /* what was acknowledged stays delivered */
-    return;
-  }
-  if (st == WIRE_PIPELINE_FINISHED || st == WIRE_PIPELINE_STOPPED) {
-    wire_pipeline_wait(r->p, -1);
-    if (checkpoint(m, r, false) == WIRE_OK) {
+  /* wait(0) finishes the bookkeeping of a pipeline whose threads are done
+   * and says whether they are. */
+  if (wire_pipeline_wait(r->p, 0) != WIRE_ETIMEDOUT) {
+    wire_pipeline_state st = wire_pipeline_get_state(r->p);
+    if (st == WIRE_PIPELINE_FAILED) {
+      snprintf(r->err, sizeof r->err, "%s", wire_pipeline_errmsg(r->p));
+      r->state = R_FAILED;
+      LOG(m->n, WIRE_LOG_ERROR, "pipeline %s failed: %s", r->name, r->err);
+      checkpoint(m, r, false); /* what was acknowledged stays delivered */
+    } else if (checkpoint(m, r, false) == WIRE_OK) {
       r->state = R_FINISHED;
       LOG(m->n, WIRE_LOG_INFO, "pipeline %s finished", r->name);
     }

@@ -70,6 +70,10 @@ class Node:
         self.wire_node = wire_node
         self.id = nid
         self.dir = os.path.join(root, 'n%d' % nid)
+        # Working directory of the process: relative paths in pipeline
+        # definitions (file sinks) land here, one per node.
+        self.work = os.path.join(root, 'w%d' % nid)
+        os.makedirs(self.work, exist_ok=True)
         self.raft_port = free_port()
         self.http_port = free_port()
         self.extra = list(extra or [])
@@ -96,7 +100,8 @@ class Node:
         self.log = open(self.log_path, 'ab')
         self.log.write(('\n=== start %s\n' % ' '.join(args)).encode())
         self.log.flush()
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=self.work)
         if check:
             wait_until(lambda: self.alive() and self.healthy(), 10,
                        'node %d to answer /healthz' % self.id)
