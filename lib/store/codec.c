@@ -101,6 +101,32 @@ static const field member_fields[] = {
     {F_NAME, "raft address", FOFF(member.raft_addr)},
     {F_NAME, "http address", FOFF(member.http_addr)}};
 
+/* kv commands (16..40): fields of u.kv, see store.h. */
+static const field kvset_fields[] = {{F_KEY, "key", FOFF(kv.key)},
+                                     {F_VALUE, "value", FOFF(kv.value)},
+                                     {F_U64, "flags", FOFF(kv.flags)},
+                                     {F_U64, "now", FOFF(kv.now)},
+                                     {F_U64, "expire", FOFF(kv.expire)}};
+static const field kvmset_fields[] = {{F_VALUE, "pairs", FOFF(kv.value)},
+                                      {F_U64, "flags", FOFF(kv.flags)},
+                                      {F_U64, "now", FOFF(kv.now)}};
+static const field kvappend_fields[] = {{F_KEY, "key", FOFF(kv.key)},
+                                        {F_VALUE, "value", FOFF(kv.value)},
+                                        {F_U64, "now", FOFF(kv.now)}};
+static const field kvkey_fields[] = {{F_KEY, "key", FOFF(kv.key)},
+                                     {F_U64, "now", FOFF(kv.now)}};
+static const field kvexpire_fields[] = {{F_KEY, "key", FOFF(kv.key)},
+                                        {F_U64, "flags", FOFF(kv.flags)},
+                                        {F_U64, "now", FOFF(kv.now)},
+                                        {F_U64, "expire", FOFF(kv.expire)}};
+static const field kvincr_fields[] = {{F_KEY, "key", FOFF(kv.key)},
+                                      {F_I64, "delta", FOFF(kv.delta)},
+                                      {F_U64, "now", FOFF(kv.now)}};
+static const field kvflush_fields[] = {{F_U64, "now", FOFF(kv.now)}};
+static const field mresp_fields[] = {
+    {F_U64, "id", FOFF(member.id)},
+    {F_NAME, "resp address", FOFF(member.resp_addr)}};
+
 typedef struct cmd_spec {
   const field *fields;
   size_t n;
@@ -120,6 +146,18 @@ static const cmd_spec *spec_of(int type) {
       [STORE_CMD_PIPELINE_STATE] = {pstate_fields,
                                     WIRE_ARRAY_SIZE(pstate_fields)},
       [STORE_CMD_PIPELINE_CREATE] = {pput_fields, WIRE_ARRAY_SIZE(pput_fields)},
+      [STORE_CMD_KV_SET] = {kvset_fields, WIRE_ARRAY_SIZE(kvset_fields)},
+      [STORE_CMD_KV_MSET] = {kvmset_fields, WIRE_ARRAY_SIZE(kvmset_fields)},
+      [STORE_CMD_KV_APPEND] = {kvappend_fields,
+                               WIRE_ARRAY_SIZE(kvappend_fields)},
+      [STORE_CMD_KV_GETDEL] = {kvkey_fields, WIRE_ARRAY_SIZE(kvkey_fields)},
+      [STORE_CMD_KV_EXPIRE] = {kvexpire_fields,
+                               WIRE_ARRAY_SIZE(kvexpire_fields)},
+      [STORE_CMD_KV_DEL] = {kvkey_fields, WIRE_ARRAY_SIZE(kvkey_fields)},
+      [STORE_CMD_KV_INCRBY] = {kvincr_fields, WIRE_ARRAY_SIZE(kvincr_fields)},
+      [STORE_CMD_KV_FLUSH] = {kvflush_fields, WIRE_ARRAY_SIZE(kvflush_fields)},
+      [STORE_CMD_KV_EXPIRED] = {kvkey_fields, WIRE_ARRAY_SIZE(kvkey_fields)},
+      [STORE_CMD_MEMBER_RESP] = {mresp_fields, WIRE_ARRAY_SIZE(mresp_fields)},
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(specs)) return NULL;
   return specs[type].fields ? &specs[type] : NULL;
@@ -307,8 +345,9 @@ static int check_cmd(const store_cmd *c, const store_limits *lim, bool nested,
       (c->u.cas.flags & ~(unsigned)(STORE_CAS_EXPECTED | STORE_CAS_NEW)))
     return core_msg(err, errsz, WIRE_EINVAL, "cas: unknown flags 0x%x",
                     c->u.cas.flags);
-  if (c->type == STORE_CMD_MEMBER_META && c->u.member.id == 0)
-    return core_msg(err, errsz, WIRE_EINVAL, "member_meta: id 0 is invalid");
+  if ((c->type == STORE_CMD_MEMBER_META || c->type == STORE_CMD_MEMBER_RESP) &&
+      c->u.member.id == 0)
+    return core_msg(err, errsz, WIRE_EINVAL, "%s: id 0 is invalid", name);
   for (size_t i = 0; i < sp->n; i++) {
     const field *fd = &sp->fields[i];
     if (!field_present(c, i)) continue;
@@ -441,7 +480,8 @@ static int decode_fields(reader *r, store_cmd *c, const cmd_spec *sp) {
     }
     if (rc) return rc;
   }
-  if (c->type == STORE_CMD_MEMBER_META && c->u.member.id == 0)
+  if ((c->type == STORE_CMD_MEMBER_META || c->type == STORE_CMD_MEMBER_RESP) &&
+      c->u.member.id == 0)
     return rd_fail(r, WIRE_EPARSE, "id", "member id 0");
   return WIRE_OK;
 }

@@ -118,7 +118,12 @@ static bool parse_i64(const char *p, size_t n, int64_t *out) {
 typedef int (*apply_fn)(store_fsm *f, const store_cmd *c, store_result *res);
 
 /* PUT: set key to value.  Always OK. */
+static int exp_clear(store_fsm *f, store_slice key);
+
+/* PUT: set key to value (and drop its expiry).  Always OK. */
 static int apply_put(store_fsm *f, const store_cmd *c, store_result *res) {
+  int rc = exp_clear(f, c->u.put.key);
+  if (rc) return rc;
   wb_put(f, STORE_CF_KV, c->u.put.key, c->u.put.value);
   res->status = STORE_OK;
   return WIRE_OK;
@@ -130,6 +135,7 @@ static int apply_delete(store_fsm *f, const store_cmd *c, store_result *res) {
   int rc = wb_get(f, STORE_CF_KV, c->u.del.key, &f->val, &found);
   if (rc) return rc;
   if (found) wb_del(f, STORE_CF_KV, c->u.del.key);
+  if (found && (rc = exp_clear(f, c->u.del.key))) return rc;
   res->status = found ? STORE_OK : STORE_NOTFOUND;
   return WIRE_OK;
 }
@@ -148,6 +154,7 @@ static int apply_cas(store_fsm *f, const store_cmd *c, store_result *res) {
     res->status = STORE_MISMATCH;
     return WIRE_OK;
   }
+  if ((rc = exp_clear(f, c->u.cas.key))) return rc;
   if (c->u.cas.flags & STORE_CAS_NEW)
     wb_put(f, STORE_CF_KV, c->u.cas.key, c->u.cas.value);
   else if (found)
@@ -392,6 +399,327 @@ static int apply_member(store_fsm *f, const store_cmd *c, store_result *res) {
   return WIRE_OK;
 }
 
+/* ---- expiry records and kv commands -------------------------------------- */
+
+uint64_t store_now_ms(void) { return (uint64_t)(core_now_ns() / 1000000); }
+
+/* 'k' key, or 't' BE64(ms) key, into b. */
+static int exp_rec_key(core_buf *b, char tag, uint64_t ms, store_slice key) {
+  b->len = 0;
+  char h[9];
+  h[0] = tag;
+  size_t hl = 1;
+  if (tag == STORE_EXP_TIME) {
+    store_be64_put(h + 1, ms);
+    hl = 9;
+  }
+  if (core_buf_append(b, h, hl) ||
+      (key.len && core_buf_append(b, key.ptr, key.len)))
+    return WIRE_ENOMEM;
+  return WIRE_OK;
+}
+
+/* Expiry of `key` as the entry being applied sees it (0: none). */
+static int exp_get(store_fsm *f, store_slice key, uint64_t *ms) {
+  *ms = 0;
+  if (exp_rec_key(&f->ekey, STORE_EXP_KEY, 0, key))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  bool found;
+  int rc = wb_get(f, STORE_CF_EXPIRES, buf_slice(&f->ekey), &f->eval, &found);
+  if (rc) return rc;
+  if (found && f->eval.len == 8) *ms = store_be64_get(f->eval.data);
+  return WIRE_OK;
+}
+
+/* Remove the expiry of `key` (both records) if it has one. */
+static int exp_clear(store_fsm *f, store_slice key) {
+  uint64_t ms;
+  int rc = exp_get(f, key, &ms);
+  if (rc || !ms) return rc;
+  wb_del(f, STORE_CF_EXPIRES, buf_slice(&f->ekey));
+  if (exp_rec_key(&f->ekey, STORE_EXP_TIME, ms, key))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  wb_del(f, STORE_CF_EXPIRES, buf_slice(&f->ekey));
+  return WIRE_OK;
+}
+
+static int exp_set(store_fsm *f, store_slice key, uint64_t ms) {
+  int rc = exp_clear(f, key);
+  if (rc) return rc;
+  char be[8];
+  store_be64_put(be, ms);
+  if (exp_rec_key(&f->ekey, STORE_EXP_KEY, 0, key))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  wb_put(f, STORE_CF_EXPIRES, buf_slice(&f->ekey), (store_slice){be, 8});
+  if (exp_rec_key(&f->ekey, STORE_EXP_TIME, ms, key))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  wb_put(f, STORE_CF_EXPIRES, buf_slice(&f->ekey), (store_slice){"", 0});
+  return WIRE_OK;
+}
+
+/* Read a live key into `val`: a key expired at `now` is deleted (in this
+ * batch) and reads as absent. */
+static int live_get(store_fsm *f, store_slice key, uint64_t now,
+                    core_buf *val, bool *found) {
+  int rc = wb_get(f, STORE_CF_KV, key, val, found);
+  if (rc || !*found) return rc;
+  uint64_t ms;
+  rc = exp_get(f, key, &ms);
+  if (rc) return rc;
+  if (ms && ms <= now) {
+    *found = false;
+    wb_del(f, STORE_CF_KV, key);
+    return exp_clear(f, key);
+  }
+  return WIRE_OK;
+}
+
+/* Hand `p[0..n)` back in res->bytes (copied; pointers fixed after apply). */
+static int res_bytes(store_fsm *f, store_result *res, const char *p,
+                     size_t n) {
+  size_t off = f->rbytes.len;
+  if (core_buf_append(&f->rbytes, n ? p : "", n) ||
+      core_buf_putc(&f->rbytes, '\0'))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  f->roff[res - f->res] = off + 1;
+  res->bytes.len = n;
+  return WIRE_OK;
+}
+
+static int apply_kv_set(store_fsm *f, const store_cmd *c, store_result *res) {
+  const store_slice key = c->u.kv.key;
+  uint64_t fl = c->u.kv.flags;
+  bool found;
+  int rc = live_get(f, key, c->u.kv.now, &f->val, &found);
+  if (rc) return rc;
+  if ((fl & STORE_KV_GET) && found) {
+    res->value = 1;
+    if ((rc = res_bytes(f, res, f->val.data, f->val.len))) return rc;
+  }
+  if (((fl & STORE_KV_NX) && found) || ((fl & STORE_KV_XX) && !found)) {
+    res->status = STORE_MISMATCH;
+    return WIRE_OK;
+  }
+  if (c->u.kv.expire) rc = exp_set(f, key, c->u.kv.expire);
+  else if (!(fl & STORE_KV_KEEPTTL) || !found) rc = exp_clear(f, key);
+  if (rc) return rc;
+  wb_put(f, STORE_CF_KV, key, c->u.kv.value);
+  res->status = STORE_OK;
+  return WIRE_OK;
+}
+
+static bool get_varbytes(const char **p, const char *end, store_slice *out);
+
+static int apply_kv_mset(store_fsm *f, const store_cmd *c, store_result *res) {
+  const char *end = c->u.kv.value.ptr + c->u.kv.value.len;
+  store_slice k, v;
+  size_t pairs = 0;
+  for (const char *p = c->u.kv.value.ptr; p && p < end; pairs++)
+    if (!get_varbytes(&p, end, &k) || !k.len || k.len > STORE_KEY_MAX ||
+        !get_varbytes(&p, end, &v)) {
+      res->status = STORE_INVALID;
+      return WIRE_OK;
+    }
+  if (!pairs) {
+    res->status = STORE_INVALID;
+    return WIRE_OK;
+  }
+  int rc;
+  if (c->u.kv.flags & STORE_KV_NX) {
+    for (const char *p = c->u.kv.value.ptr; p < end;) {
+      get_varbytes(&p, end, &k);
+      get_varbytes(&p, end, &v);
+      bool found;
+      if ((rc = live_get(f, k, c->u.kv.now, &f->val, &found))) return rc;
+      if (found) {
+        res->status = STORE_MISMATCH;
+        return WIRE_OK;
+      }
+    }
+  }
+  for (const char *p = c->u.kv.value.ptr; p < end;) {
+    get_varbytes(&p, end, &k);
+    get_varbytes(&p, end, &v);
+    if ((rc = exp_clear(f, k))) return rc;
+    wb_put(f, STORE_CF_KV, k, v);
+  }
+  res->status = STORE_OK;
+  res->value = (int64_t)pairs;
+  return WIRE_OK;
+}
+
+static int apply_kv_append(store_fsm *f, const store_cmd *c,
+                           store_result *res) {
+  bool found;
+  int rc = live_get(f, c->u.kv.key, c->u.kv.now, &f->val, &found);
+  if (rc) return rc;
+  if (!found) f->val.len = 0;
+  if (f->val.len + c->u.kv.value.len > STORE_VALUE_CEILING) {
+    res->status = STORE_OVERFLOW;
+    return WIRE_OK;
+  }
+  if (c->u.kv.value.len &&
+      core_buf_append(&f->val, c->u.kv.value.ptr, c->u.kv.value.len))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  wb_put(f, STORE_CF_KV, c->u.kv.key, buf_slice(&f->val));
+  res->status = STORE_OK;
+  res->value = (int64_t)f->val.len;
+  return WIRE_OK;
+}
+
+/* KV_GETDEL and KV_DEL. */
+static int apply_kv_del(store_fsm *f, const store_cmd *c, store_result *res) {
+  bool found;
+  int rc = live_get(f, c->u.kv.key, c->u.kv.now, &f->val, &found);
+  if (rc) return rc;
+  if (!found) {
+    res->status = STORE_NOTFOUND;
+    return WIRE_OK;
+  }
+  if (c->type == STORE_CMD_KV_GETDEL &&
+      (rc = res_bytes(f, res, f->val.data, f->val.len)))
+    return rc;
+  wb_del(f, STORE_CF_KV, c->u.kv.key);
+  if ((rc = exp_clear(f, c->u.kv.key))) return rc;
+  res->status = STORE_OK;
+  res->value = 1;
+  return WIRE_OK;
+}
+
+static int apply_kv_expire(store_fsm *f, const store_cmd *c,
+                           store_result *res) {
+  const store_slice key = c->u.kv.key;
+  bool found;
+  int rc = live_get(f, key, c->u.kv.now, &f->val, &found);
+  if (rc) return rc;
+  res->status = STORE_NOTFOUND;
+  if (!found) return WIRE_OK;
+  if (c->u.kv.flags & STORE_KV_PERSIST) {
+    uint64_t ms;
+    if ((rc = exp_get(f, key, &ms)) || !ms) return rc;
+    rc = exp_clear(f, key);
+  } else if (c->u.kv.expire <= c->u.kv.now) {
+    wb_del(f, STORE_CF_KV, key);
+    rc = exp_clear(f, key);
+  } else {
+    rc = exp_set(f, key, c->u.kv.expire);
+  }
+  if (!rc) res->status = STORE_OK;
+  return rc;
+}
+
+static int apply_kv_incrby(store_fsm *f, const store_cmd *c,
+                           store_result *res) {
+  bool found;
+  int rc = live_get(f, c->u.kv.key, c->u.kv.now, &f->val, &found);
+  if (rc) return rc;
+  int64_t cur = 0, sum;
+  if (found && !parse_i64(f->val.data, f->val.len, &cur)) {
+    res->status = STORE_NOTINT;
+    return WIRE_OK;
+  }
+  if (__builtin_add_overflow(cur, c->u.kv.delta, &sum)) {
+    res->status = STORE_OVERFLOW;
+    return WIRE_OK;
+  }
+  char num[24];
+  int n = snprintf(num, sizeof num, "%" PRId64, sum);
+  wb_put(f, STORE_CF_KV, c->u.kv.key, (store_slice){num, (size_t)n});
+  res->status = STORE_OK;
+  res->value = sum;
+  return WIRE_OK;
+}
+
+/* Delete every key of family `cf` (as the batch sees it); *count of them.
+ * Keys are collected first: the batch may not change under its iterator. */
+static int wipe_cf(store_fsm *f, int cf, int64_t *count) {
+  f->tmp.len = 0;
+  rocksdb_iterator_t *base =
+      rocksdb_create_iterator_cf(f->rk.db, f->rk.ro, f->rk.cf[cf]);
+  rocksdb_iterator_t *it =
+      rocksdb_writebatch_wi_create_iterator_with_base_cf(f->wb, base,
+                                                         f->rk.cf[cf]);
+  int rc = WIRE_OK;
+  for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
+       rocksdb_iter_next(it)) {
+    size_t kl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (core_buf_append(&f->tmp, &kl, sizeof kl) ||
+        core_buf_append(&f->tmp, k, kl)) {
+      rc = fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+      break;
+    }
+  }
+  char *rerr = NULL;
+  rocksdb_iter_get_error(it, &rerr);
+  rocksdb_iter_destroy(it);
+  if (rerr) {
+    rc = fsm_fail(f, WIRE_EIO, "rocksdb iterate: %s", rerr);
+    rocksdb_free(rerr);
+  }
+  if (rc) return rc;
+  *count = 0;
+  for (size_t off = 0; off < f->tmp.len; (*count)++) {
+    size_t kl;
+    memcpy(&kl, f->tmp.data + off, sizeof kl);
+    off += sizeof kl;
+    wb_del(f, cf, (store_slice){f->tmp.data + off, kl});
+    off += kl;
+  }
+  return WIRE_OK;
+}
+
+/* KV_FLUSH: every key is counted, expired ones too (they were still
+ * stored). */
+static int apply_kv_flush(store_fsm *f, const store_cmd *c,
+                          store_result *res) {
+  (void)c;
+  int64_t n = 0, e = 0;
+  int rc = wipe_cf(f, STORE_CF_KV, &n);
+  if (!rc) rc = wipe_cf(f, STORE_CF_EXPIRES, &e);
+  if (rc) return rc;
+  res->status = STORE_OK;
+  res->value = n;
+  return WIRE_OK;
+}
+
+static int apply_kv_expired(store_fsm *f, const store_cmd *c,
+                            store_result *res) {
+  uint64_t ms;
+  int rc = exp_get(f, c->u.kv.key, &ms);
+  if (rc) return rc;
+  res->status = STORE_NOTFOUND;
+  if (!ms || ms > c->u.kv.now) return WIRE_OK;
+  wb_del(f, STORE_CF_KV, c->u.kv.key);
+  if ((rc = exp_clear(f, c->u.kv.key))) return rc;
+  res->status = STORE_OK;
+  return WIRE_OK;
+}
+
+static int member_resp_key(core_buf *out, uint64_t id) {
+  out->len = 0;
+  char be[8];
+  store_be64_put(be, id);
+  if (core_buf_append(out, STORE_META_MEMBER_RESP,
+                      strlen(STORE_META_MEMBER_RESP)) ||
+      core_buf_append(out, be, 8))
+    return WIRE_ENOMEM;
+  return WIRE_OK;
+}
+
+/* MEMBER_RESP: a member's RESP address (empty: forget it). */
+static int apply_member_resp(store_fsm *f, const store_cmd *c,
+                             store_result *res) {
+  if (member_resp_key(&f->key, c->u.member.id))
+    return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  if (!c->u.member.resp_addr.len)
+    wb_del(f, STORE_CF_META, buf_slice(&f->key));
+  else
+    wb_put(f, STORE_CF_META, buf_slice(&f->key), c->u.member.resp_addr);
+  res->status = STORE_OK;
+  return WIRE_OK;
+}
+
 static apply_fn handler_of(int type) {
   static const apply_fn handlers[] = {
       [STORE_CMD_PUT] = apply_put,
@@ -404,6 +732,16 @@ static apply_fn handler_of(int type) {
       [STORE_CMD_PIPELINE_STATE] = apply_pipeline_state,
       [STORE_CMD_PIPELINE_CREATE] = apply_pipeline_put,
       [STORE_CMD_MEMBER_META] = apply_member,
+      [STORE_CMD_KV_SET] = apply_kv_set,
+      [STORE_CMD_KV_MSET] = apply_kv_mset,
+      [STORE_CMD_KV_APPEND] = apply_kv_append,
+      [STORE_CMD_KV_GETDEL] = apply_kv_del,
+      [STORE_CMD_KV_EXPIRE] = apply_kv_expire,
+      [STORE_CMD_KV_DEL] = apply_kv_del,
+      [STORE_CMD_KV_INCRBY] = apply_kv_incrby,
+      [STORE_CMD_KV_FLUSH] = apply_kv_flush,
+      [STORE_CMD_KV_EXPIRED] = apply_kv_expired,
+      [STORE_CMD_MEMBER_RESP] = apply_member_resp,
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(handlers)) return NULL;
   return handlers[type];
@@ -419,6 +757,9 @@ static int reserve_results(store_fsm *f, size_t n) {
   store_result *r = core_realloc(f->res, cap * sizeof *r);
   if (!r) return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
   f->res = r;
+  size_t *o = core_realloc(f->roff, cap * sizeof *o);
+  if (!o) return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  f->roff = o;
   f->res_cap = cap;
   return WIRE_OK;
 }
@@ -497,6 +838,10 @@ void store_fsm_close(store_fsm *f) {
   if (f->wb) rocksdb_writebatch_wi_destroy(f->wb);
   store_rocks_close(&f->rk);
   core_free(f->res);
+  core_free(f->roff);
+  core_buf_free(&f->ekey);
+  core_buf_free(&f->eval);
+  core_buf_free(&f->rbytes);
   core_buf_free(&f->key);
   core_buf_free(&f->val);
   core_buf_free(&f->tmp);
@@ -556,11 +901,14 @@ int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
     return fsm_fail(f, rc, "entry %" PRIu64 ": %s (not applied)", index, derr);
 
   rocksdb_writebatch_wi_clear(f->wb);
+  f->rbytes.len = 0;
+  f->roff[0] = 0;
   if (cmd.type == STORE_CMD_BATCH) {
     rc = reserve_results(f, cmd.u.batch.count);
     if (rc) return rc;
     *res = f->res;
     memset(f->res, 0, cmd.u.batch.count * sizeof *f->res);
+    memset(f->roff, 0, cmd.u.batch.count * sizeof *f->roff);
     store_batch_iter it;
     store_cmd sub;
     size_t i = 0;
@@ -581,16 +929,85 @@ int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
       return rc;
     }
   }
-  return commit_batch(f, index);
+  rc = commit_batch(f, index);
+  if (rc) return rc;
+  if (f->rbytes.len) /* the buffer is final now: point into it */
+    for (size_t i = 0; i < *n; i++)
+      if (f->roff[i]) f->res[i].bytes.ptr = f->rbytes.data + f->roff[i] - 1;
+  return WIRE_OK;
 }
 
 /* ---- reads
  * -----------------------------------------------------------------------------
  */
 
+/* Expiry of `key` in the stored state (0: none).  Reads only. */
+static int exp_read(store_fsm *f, store_slice key, uint64_t *ms) {
+  *ms = 0;
+  if (exp_rec_key(&f->ekey, STORE_EXP_KEY, 0, key)) return WIRE_ENOMEM;
+  int rc = store_rocks_get(&f->rk, STORE_CF_EXPIRES, NULL, buf_slice(&f->ekey),
+                           &f->eval, f->err, sizeof f->err);
+  if (rc == WIRE_ENOTFOUND) return WIRE_OK;
+  if (rc) return rc;
+  if (f->eval.len == 8) *ms = store_be64_get(f->eval.data);
+  return WIRE_OK;
+}
+
 int store_fsm_get(store_fsm *f, store_slice key, core_buf *val) {
-  return store_rocks_get(&f->rk, STORE_CF_KV, NULL, key, val, f->err,
-                         sizeof f->err);
+  int rc = store_rocks_get(&f->rk, STORE_CF_KV, NULL, key, val, f->err,
+                           sizeof f->err);
+  if (rc) return rc;
+  uint64_t ms;
+  if ((rc = exp_read(f, key, &ms))) return rc;
+  if (ms && ms <= store_now_ms()) {
+    val->len = 0;
+    return WIRE_ENOTFOUND;
+  }
+  return WIRE_OK;
+}
+
+int store_fsm_expiry(store_fsm *f, store_slice key, uint64_t now,
+                     uint64_t *expire) {
+  *expire = 0;
+  int rc = store_rocks_get(&f->rk, STORE_CF_KV, NULL, key, &f->tmp, f->err,
+                           sizeof f->err);
+  if (rc) return rc;
+  if ((rc = exp_read(f, key, expire))) return rc;
+  if (*expire && *expire <= now) return WIRE_ENOTFOUND;
+  return WIRE_OK;
+}
+
+int store_fsm_due(store_fsm *f, uint64_t now, size_t limit, store_scan_cb cb,
+                  void *ud) {
+  rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
+      f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_EXPIRES]);
+  char t = STORE_EXP_TIME;
+  int rc = WIRE_OK;
+  size_t seen = 0;
+  for (rocksdb_iter_seek(it, &t, 1); rocksdb_iter_valid(it) && seen < limit;
+       rocksdb_iter_next(it)) {
+    size_t kl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl < 10 || k[0] != STORE_EXP_TIME) break;
+    if (store_be64_get(k + 1) > now) break;
+    seen++;
+    if ((rc = cb(ud, (store_slice){k + 9, kl - 9}, (store_slice){"", 0})))
+      break;
+  }
+  char *rerr = NULL;
+  rocksdb_iter_get_error(it, &rerr);
+  rocksdb_iter_destroy(it);
+  if (rerr) {
+    rc = core_msg(f->err, sizeof f->err, WIRE_EIO, "rocksdb iterate: %s", rerr);
+    rocksdb_free(rerr);
+  }
+  return rc;
+}
+
+int store_fsm_member_resp(store_fsm *f, uint64_t id, core_buf *resp_addr) {
+  if (member_resp_key(&f->key, id)) return WIRE_ENOMEM;
+  return store_rocks_get(&f->rk, STORE_CF_META, NULL, buf_slice(&f->key),
+                         resp_addr, f->err, sizeof f->err);
 }
 
 int store_fsm_pipeline_get(store_fsm *f, store_slice name, core_buf *buf,
@@ -761,11 +1178,14 @@ int store_fsm_scan(store_fsm *f, store_slice prefix, store_slice after,
     rocksdb_iter_seek(it, prefix.len ? prefix.ptr : "", prefix.len);
   size_t seen = 0;
   int rc = WIRE_OK;
+  uint64_t now = store_now_ms(), ms;
   for (; rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
     size_t kl, vl;
     const char *k = rocksdb_iter_key(it, &kl);
     if (!has_prefix(k, kl, prefix)) break;
     if (from_after && slice_cmp((store_slice){k, kl}, after) <= 0) continue;
+    if (exp_read(f, (store_slice){k, kl}, &ms) == WIRE_OK && ms && ms <= now)
+      continue;
     if (limit && seen == limit) {
       if (more) *more = true;
       break;

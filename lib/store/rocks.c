@@ -21,6 +21,7 @@ static const char *const cf_names[STORE_CF_COUNT] = {
     [STORE_CF_PIPELINES] = "pipelines",
     [STORE_CF_CHECKPOINTS] = "checkpoints",
     [STORE_CF_META] = "meta",
+    [STORE_CF_EXPIRES] = "expires",
 };
 
 /* Copy a RocksDB error into err and free it. */

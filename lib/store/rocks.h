@@ -17,8 +17,18 @@ enum {
   STORE_CF_PIPELINES = 1,   /* pipeline name -> definition */
   STORE_CF_CHECKPOINTS = 2, /* see the checkpoint key layout below */
   STORE_CF_META = 3,        /* applied index, format, members */
-  STORE_CF_COUNT = 4
+  STORE_CF_EXPIRES = 4,     /* expiry times of kv keys, see below */
+  STORE_CF_COUNT = 5
 };
+
+/* Keys of the expires family: both records exist for every key with an
+ * expiry, so that a key's expiry is one point read and the keys due are
+ * the first records of the 't' range.
+ *   'k' key             -> u64 BE expiry (ms since the epoch)
+ *   't' u64 BE expiry key -> empty */
+#define STORE_EXP_KEY 'k'
+#define STORE_EXP_TIME 't'
+#define STORE_META_MEMBER_RESP "member_resp/" /* + u64 BE id -> address */
 
 /* Keys of the meta family. */
 #define STORE_META_APPLIED "applied" /* u64 big-endian */
@@ -81,6 +91,9 @@ struct store_fsm {
   store_result *res;
   size_t res_cap;
   core_buf key, val, tmp;
+  core_buf ekey, eval; /* expiry records */
+  core_buf rbytes;      /* result bytes of the entry being applied */
+  size_t *roff;         /* per result: offset in rbytes + 1 (0: none) */
   int live_snaps; /* store_snap objects not yet ended */
   uint64_t pipes_version; /* store_fsm_pipelines_version() */
   char err[WIRE_ERRMSG_SIZE];

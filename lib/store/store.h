@@ -76,7 +76,18 @@ void store_limits_default(store_limits *lim);
   X(CHECKPOINT, 8, "checkpoint")   /* pipeline, source, position, term */   \
   X(MEMBER_META, 9, "member_meta") /* varint id, bytes raft, bytes http */ \
   X(PIPELINE_STATE, 10, "pipeline_state") /* bytes name, varint paused */ \
-  X(PIPELINE_CREATE, 11, "pipeline_create") /* as PIPELINE_PUT */
+  X(PIPELINE_CREATE, 11, "pipeline_create") /* as PIPELINE_PUT */ \
+  /* 16..40: Redis-style string commands (u.kv; see "kv commands") */ \
+  X(KV_SET, 16, "kv_set")       /* key, value, flags, now, expire */ \
+  X(KV_MSET, 17, "kv_mset")     /* pairs, flags (NX), now */ \
+  X(KV_APPEND, 18, "kv_append") /* key, value, now */ \
+  X(KV_GETDEL, 19, "kv_getdel") /* key, now */ \
+  X(KV_EXPIRE, 20, "kv_expire") /* key, flags, now, expire */ \
+  X(KV_DEL, 21, "kv_del")       /* key, now */ \
+  X(KV_INCRBY, 22, "kv_incrby") /* key, delta, now */ \
+  X(KV_FLUSH, 23, "kv_flush")   /* now */ \
+  X(KV_EXPIRED, 24, "kv_expired") /* key, now: delete if expired */ \
+  X(MEMBER_RESP, 25, "member_resp") /* varint id, bytes resp address */
 
 typedef enum store_cmd_type {
 #define STORE__CMD_ENUM(name, code, str) STORE_CMD_##name = (code),
@@ -104,6 +115,38 @@ static inline store_slice store_str(const char *s) {
   0x01                     /* `expected` given: the key must hold it; \
                               otherwise the key must be absent */
 #define STORE_CAS_NEW 0x02 /* `value` given: store it; otherwise delete */
+
+/* kv commands (types 16..40).  Keys may carry an expiry time, absolute
+ * milliseconds of the Unix epoch, kept beside the key (not in the value).
+ * Every kv command carries `now`, the leader's wall clock when it was
+ * proposed: apply treats a key whose expiry is <= now as absent (and
+ * deletes it), so every node decides the same way whatever its own clock.
+ *
+ *   KV_SET     store value unless flags refuse: NX (key must be absent),
+ *              XX (must exist); expiry: `expire` when non-zero, else the old
+ *              one kept with KEEPTTL, else none.  OK, or MISMATCH when the
+ *              condition failed (nothing written).  GET: the old value in
+ *              result.bytes (value 1 when there was one, 0 otherwise).
+ *   KV_MSET    `value` holds pairs (varint len, key, varint len, value ...);
+ *              all set, expiries cleared; with NX nothing is set when any
+ *              key exists (MISMATCH).  INVALID when the pairs are malformed.
+ *   KV_APPEND  append to the value (absent: ""); value = new length.
+ *   KV_GETDEL  delete; OK with the old value in bytes, or NOTFOUND.
+ *   KV_EXPIRE  set the expiry to `expire` (<= now: delete the key) or, with
+ *              PERSIST, remove it.  OK when done, NOTFOUND when the key is
+ *              absent (PERSIST: or has no expiry).
+ *   KV_DEL     delete; OK or NOTFOUND.  (DELETE ignores expiry times.)
+ *   KV_INCRBY  as INCRBY but expiry-aware; the expiry is kept.
+ *   KV_FLUSH   delete every key of the kv family and every expiry; value =
+ *              keys deleted.
+ *   KV_EXPIRED delete the key if it expired at `now` (active expiry by the
+ *              leader); OK when deleted, NOTFOUND otherwise.
+ * PUT, DELETE and CAS remove a key's expiry; INCRBY keeps it. */
+#define STORE_KV_NX 0x01
+#define STORE_KV_XX 0x02
+#define STORE_KV_GET 0x04
+#define STORE_KV_KEEPTTL 0x08
+#define STORE_KV_PERSIST 0x10
 
 /* A command.  Every slice is borrowed: from the caller when encoding, from
  * the decoded buffer when decoding (valid while that buffer is). */
@@ -149,7 +192,15 @@ typedef struct store_cmd {
     struct {
       uint64_t id;                      /* raft server id, >= 1 */
       store_slice raft_addr, http_addr; /* both empty: forget the member */
+      store_slice resp_addr;            /* MEMBER_RESP only */
     } member;
+    struct {
+      store_slice key, value; /* KV_MSET: value = the pairs */
+      uint64_t flags;         /* STORE_KV_* */
+      uint64_t now;           /* ms since the epoch, leader's clock */
+      uint64_t expire;        /* absolute ms; 0: none */
+      int64_t delta;          /* KV_INCRBY */
+    } kv;
   } u;
 } store_cmd;
 
@@ -211,6 +262,10 @@ const char *store_status_str(int status);
 typedef struct store_result {
   store_status status;
   int64_t value;
+  /* KV_SET with GET, KV_GETDEL: the old value, in FSM memory valid until
+   * the next apply (ptr NULL when none, or when the result came over the
+   * network, which carries status and value only). */
+  store_slice bytes;
 } store_result;
 
 /* ---- state machine (fsm.c)
@@ -258,7 +313,8 @@ int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
                     const store_result **res, size_t *n);
 
 /* Reads of the current local state (not linearizable by themselves: the
- * caller decides consistency).  Values are appended to `val` after its
+ * caller decides consistency).  A key whose expiry passed by the wall
+ * clock reads as absent, even before its deletion is applied.  Values are appended to `val` after its
  * current contents are dropped (val->len = 0 first).  WIRE_OK,
  * WIRE_ENOTFOUND, WIRE_EIO. */
 int store_fsm_get(store_fsm *f, store_slice key, core_buf *val);
@@ -302,15 +358,32 @@ int store_fsm_checkpoint_term(store_fsm *f, store_slice pipeline,
                               uint64_t *term);
 int store_fsm_member_get(store_fsm *f, uint64_t id, core_buf *raft_addr,
                          core_buf *http_addr);
+/* RESP address of a member (MEMBER_RESP).  WIRE_OK, WIRE_ENOTFOUND. */
+int store_fsm_member_resp(store_fsm *f, uint64_t id, core_buf *resp_addr);
+
 
 /* Visit keys of the kv family that start with `prefix` and sort after
  * `after` (empty: from the start), in byte order, at most `limit` (0: no
  * limit).  `cb` returning non-zero stops the scan with that code.  *more
  * (may be NULL) says whether another matching key follows the last one
- * visited.  Slices passed to cb are valid during the call only. */
+ * visited.  Slices passed to cb are valid during the call only.  Keys
+ * expired by the wall clock are skipped. */
 typedef int (*store_scan_cb)(void *ud, store_slice key, store_slice value);
 int store_fsm_scan(store_fsm *f, store_slice prefix, store_slice after,
                    size_t limit, store_scan_cb cb, void *ud, bool *more);
+
+/* ---- expiry (kv commands) ---- */
+
+/* Wall clock in ms since the epoch (what `now` of kv commands holds). */
+uint64_t store_now_ms(void);
+/* Expiry of a live key: WIRE_OK and *expire (0: the key has none), or
+ * WIRE_ENOTFOUND when the key is absent or expired at `now`. */
+int store_fsm_expiry(store_fsm *f, store_slice key, uint64_t now,
+                     uint64_t *expire);
+/* Keys whose expiry is <= now, in expiry order, at most `limit`: what the
+ * leader proposes KV_EXPIRED for.  cb as for scans (value empty). */
+int store_fsm_due(store_fsm *f, uint64_t now, size_t limit, store_scan_cb cb,
+                  void *ud);
 
 /* ---- snapshots (snap.c)
  * ------------------------------------------------------------ */

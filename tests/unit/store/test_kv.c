@@ -1,0 +1,417 @@
+/*
+ * Unit tests of the kv commands of the store (types 16..40: what the RESP
+ * front end proposes): SET with NX/XX/GET/KEEPTTL and expiry, MSET(NX),
+ * APPEND, GETDEL, EXPIRE/PERSIST, expiry-aware DEL and INCRBY, FLUSH,
+ * KV_EXPIRED (active expiry), MEMBER_RESP; expiry as seen by reads (wall
+ * clock) and by apply (the command's `now`, deterministic); the expiry
+ * records travel in snapshots; results carry old values; codec round trip.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "store_test.h"
+
+/* `now` of the commands: the real clock, so that reads (which use the wall
+ * clock) agree; expiries are set far in the past or future of it. */
+static uint64_t NOW;
+
+typedef struct fx {
+  char *dir, *path;
+  store_fsm *f;
+  uint64_t idx;
+} fx;
+
+static int setup(void **state) {
+  fx *x = calloc(1, sizeof *x);
+  x->dir = st_tmpdir();
+  x->path = st_path(x->dir, "db");
+  NOW = store_now_ms();
+  char err[256];
+  if (store_fsm_open(x->path, NULL, &x->f, err, sizeof err)) {
+    fprintf(stderr, "%s\n", err);
+    return -1;
+  }
+  *state = x;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fx *x = *state;
+  store_fsm_close(x->f);
+  free(x->path);
+  st_rmdir(x->dir);
+  free(x);
+  return 0;
+}
+
+
+static int st_buf_write(void *ctx, const void *p, size_t n) {
+  return core_buf_append(ctx, p, n);
+}
+
+static store_cmd kv(int type, const char *k, const char *v, uint64_t flags,
+                    uint64_t expire) {
+  store_cmd c = {.type = (store_cmd_type)type};
+  if (k) c.u.kv.key = store_str(k);
+  if (v) c.u.kv.value = store_str(v);
+  c.u.kv.flags = flags;
+  c.u.kv.now = NOW;
+  c.u.kv.expire = expire;
+  return c;
+}
+
+/* Apply one command, expect `status`; the result is copied to *out. */
+static store_result run(fx *x, store_cmd c, int status, core_buf *bytes) {
+  const store_result *res;
+  size_t n;
+  assert_int_equal(st_apply(x->f, ++x->idx, &c, &res, &n), 0);
+  assert_int_equal(n, 1);
+  if ((int)res[0].status != status)
+    fail_msg("%s: status %s, expected %s", store_cmd_name(c.type),
+             store_status_str(res[0].status), store_status_str(status));
+  if (bytes) {
+    bytes->len = 0;
+    if (res[0].bytes.ptr)
+      core_buf_append(bytes, res[0].bytes.ptr, res[0].bytes.len);
+    else
+      core_buf_append(bytes, "(none)", 6);
+  }
+  return res[0];
+}
+
+static void assert_value(store_fsm *f, const char *k, const char *v) {
+  core_buf b = {0};
+  int rc = store_fsm_get(f, store_str(k), &b);
+  if (!v) {
+    assert_int_equal(rc, WIRE_ENOTFOUND);
+  } else {
+    assert_int_equal(rc, 0);
+    assert_int_equal(b.len, strlen(v));
+    assert_memory_equal(b.data, v, b.len);
+  }
+  core_buf_free(&b);
+}
+
+static void assert_bytes(const core_buf *b, const char *s) {
+  assert_int_equal(b->len, strlen(s));
+  assert_memory_equal(b->data, s, b->len);
+}
+
+static uint64_t expiry(store_fsm *f, const char *k) {
+  uint64_t e = 99;
+  int rc = store_fsm_expiry(f, store_str(k), NOW, &e);
+  return rc == WIRE_ENOTFOUND ? (uint64_t)-1 : e;
+}
+
+static void test_set_flags(void **state) {
+  fx *x = *state;
+  core_buf b = {0};
+  run(x, kv(STORE_CMD_KV_SET, "a", "1", 0, 0), STORE_OK, NULL);
+  assert_value(x->f, "a", "1");
+  run(x, kv(STORE_CMD_KV_SET, "a", "2", STORE_KV_NX, 0), STORE_MISMATCH, NULL);
+  assert_value(x->f, "a", "1");
+  run(x, kv(STORE_CMD_KV_SET, "b", "2", STORE_KV_XX, 0), STORE_MISMATCH, NULL);
+  assert_value(x->f, "b", NULL);
+  run(x, kv(STORE_CMD_KV_SET, "b", "2", STORE_KV_NX, 0), STORE_OK, NULL);
+  /* GET: the old value, also when the condition refuses the write */
+  store_result r =
+      run(x, kv(STORE_CMD_KV_SET, "a", "3", STORE_KV_GET, 0), STORE_OK, &b);
+  assert_int_equal(r.value, 1);
+  assert_bytes(&b, "1");
+  r = run(x, kv(STORE_CMD_KV_SET, "a", "4", STORE_KV_GET | STORE_KV_NX, 0),
+          STORE_MISMATCH, &b);
+  assert_bytes(&b, "3");
+  r = run(x, kv(STORE_CMD_KV_SET, "new", "v", STORE_KV_GET, 0), STORE_OK, &b);
+  assert_int_equal(r.value, 0);
+  assert_bytes(&b, "(none)");
+  /* empty and binary values */
+  store_cmd c = kv(STORE_CMD_KV_SET, "bin", NULL, 0, 0);
+  c.u.kv.value = (store_slice){"a\0b\r\n", 5};
+  run(x, c, STORE_OK, NULL);
+  core_buf v = {0};
+  assert_int_equal(store_fsm_get(x->f, store_str("bin"), &v), 0);
+  assert_int_equal(v.len, 5);
+  assert_memory_equal(v.data, "a\0b\r\n", 5);
+  core_buf_free(&v);
+  core_buf_free(&b);
+}
+
+static void test_expiry(void **state) {
+  fx *x = *state;
+  uint64_t later = NOW + 3600 * 1000;
+  run(x, kv(STORE_CMD_KV_SET, "t", "v", 0, later), STORE_OK, NULL);
+  assert_int_equal(expiry(x->f, "t"), later);
+  /* KEEPTTL keeps it, a plain SET drops it */
+  run(x, kv(STORE_CMD_KV_SET, "t", "w", STORE_KV_KEEPTTL, 0), STORE_OK, NULL);
+  assert_int_equal(expiry(x->f, "t"), later);
+  run(x, kv(STORE_CMD_KV_SET, "t", "x", 0, 0), STORE_OK, NULL);
+  assert_int_equal(expiry(x->f, "t"), 0);
+  /* EXPIRE, PERSIST */
+  run(x, kv(STORE_CMD_KV_EXPIRE, "t", NULL, 0, later + 1), STORE_OK, NULL);
+  assert_int_equal(expiry(x->f, "t"), later + 1);
+  run(x, kv(STORE_CMD_KV_EXPIRE, "t", NULL, STORE_KV_PERSIST, 0), STORE_OK,
+      NULL);
+  assert_int_equal(expiry(x->f, "t"), 0);
+  run(x, kv(STORE_CMD_KV_EXPIRE, "t", NULL, STORE_KV_PERSIST, 0),
+      STORE_NOTFOUND, NULL);
+  run(x, kv(STORE_CMD_KV_EXPIRE, "none", NULL, 0, later), STORE_NOTFOUND,
+      NULL);
+  /* an expiry in the past deletes */
+  run(x, kv(STORE_CMD_KV_EXPIRE, "t", NULL, 0, NOW - 1), STORE_OK, NULL);
+  assert_value(x->f, "t", NULL);
+
+  /* A key that expired (by the command's clock) but was not deleted yet is
+   * absent for every command and for reads. */
+  run(x, kv(STORE_CMD_KV_SET, "old", "5", 0, NOW + 50), STORE_OK, NULL);
+  assert_value(x->f, "old", "5");
+  NOW += 100;
+  assert_int_equal(expiry(x->f, "old"), (uint64_t)-1);
+  run(x, kv(STORE_CMD_KV_SET, "old", "z", STORE_KV_XX, 0), STORE_MISMATCH,
+      NULL);
+  store_cmd in = kv(STORE_CMD_KV_INCRBY, "old", NULL, 0, 0);
+  in.u.kv.delta = 2;
+  assert_int_equal(run(x, in, STORE_OK, NULL).value, 2); /* from 0 */
+  assert_int_equal(expiry(x->f, "old"), 0);
+
+  /* PUT (the HTTP API) drops an expiry too; INCRBY keeps it */
+  run(x, kv(STORE_CMD_KV_SET, "p", "1", 0, later), STORE_OK, NULL);
+  assert_int_equal(run(x, in, STORE_OK, NULL).value, 4);
+  in.u.kv.key = store_str("p");
+  run(x, in, STORE_OK, NULL);
+  assert_int_equal(expiry(x->f, "p"), later);
+  assert_value(x->f, "p", "3");
+  store_cmd put = {.type = STORE_CMD_PUT};
+  put.u.put.key = store_str("p");
+  put.u.put.value = store_str("http");
+  run(x, put, STORE_OK, NULL);
+  assert_int_equal(expiry(x->f, "p"), 0);
+}
+
+static int collect(void *ud, store_slice key, store_slice value) {
+  (void)value;
+  core_buf *b = ud;
+  core_buf_append(b, key.ptr, key.len);
+  core_buf_putc(b, ',');
+  return 0;
+}
+
+static void test_active_expiry_and_scan(void **state) {
+  fx *x = *state;
+  run(x, kv(STORE_CMD_KV_SET, "k1", "v", 0, NOW + 30), STORE_OK, NULL);
+  run(x, kv(STORE_CMD_KV_SET, "k2", "v", 0, NOW + 10), STORE_OK, NULL);
+  run(x, kv(STORE_CMD_KV_SET, "k3", "v", 0, NOW + 100000), STORE_OK, NULL);
+  run(x, kv(STORE_CMD_KV_SET, "k4", "v", 0, 0), STORE_OK, NULL);
+  core_buf b = {0};
+  assert_int_equal(store_fsm_due(x->f, NOW + 50, 100, collect, &b), 0);
+  assert_bytes(&b, "k2,k1,"); /* expiry order */
+  b.len = 0;
+  assert_int_equal(store_fsm_due(x->f, NOW + 50, 1, collect, &b), 0);
+  assert_bytes(&b, "k2,");
+  /* KV_EXPIRED deletes only what is due at its `now` */
+  run(x, kv(STORE_CMD_KV_EXPIRED, "k1", NULL, 0, 0), STORE_NOTFOUND, NULL);
+  run(x, kv(STORE_CMD_KV_EXPIRED, "k4", NULL, 0, 0), STORE_NOTFOUND, NULL);
+  NOW += 50;
+  run(x, kv(STORE_CMD_KV_EXPIRED, "k1", NULL, 0, 0), STORE_OK, NULL);
+  run(x, kv(STORE_CMD_KV_EXPIRED, "k2", NULL, 0, 0), STORE_OK, NULL);
+  b.len = 0;
+  assert_int_equal(store_fsm_due(x->f, NOW + 1000, 100, collect, &b), 0);
+  assert_int_equal(b.len, 0);
+  b.len = 0;
+  bool more;
+  assert_int_equal(store_fsm_scan(x->f, store_str("k"), (store_slice){0}, 0,
+                                  collect, &b, &more),
+                   0);
+  assert_bytes(&b, "k3,k4,");
+  /* scans skip keys expired by the wall clock before their deletion */
+  run(x, kv(STORE_CMD_KV_EXPIRE, "k3", NULL, 0, store_now_ms() + 30), STORE_OK,
+      NULL);
+  uint64_t until = store_now_ms() + 40;
+  while (store_now_ms() < until) {
+  }
+  b.len = 0;
+  assert_int_equal(store_fsm_scan(x->f, store_str("k"), (store_slice){0}, 0,
+                                  collect, &b, &more),
+                   0);
+  assert_bytes(&b, "k4,");
+  assert_value(x->f, "k3", NULL);
+  core_buf_free(&b);
+}
+
+static void put_pair(core_buf *b, const char *k, const char *v) {
+  size_t kl = strlen(k), vl = strlen(v);
+  core_buf_putc(b, (char)kl);
+  core_buf_append(b, k, kl);
+  core_buf_putc(b, (char)vl);
+  core_buf_append(b, v, vl);
+}
+
+static void test_mset_append_getdel_del(void **state) {
+  fx *x = *state;
+  core_buf pairs = {0}, b = {0};
+  put_pair(&pairs, "m1", "a");
+  put_pair(&pairs, "m2", "b");
+  store_cmd c = kv(STORE_CMD_KV_MSET, NULL, NULL, 0, 0);
+  c.u.kv.value = (store_slice){pairs.data, pairs.len};
+  assert_int_equal(run(x, c, STORE_OK, NULL).value, 2);
+  assert_value(x->f, "m1", "a");
+  assert_value(x->f, "m2", "b");
+  /* MSETNX: all or nothing */
+  pairs.len = 0;
+  put_pair(&pairs, "m3", "c");
+  put_pair(&pairs, "m2", "x");
+  c.u.kv.value = (store_slice){pairs.data, pairs.len};
+  c.u.kv.flags = STORE_KV_NX;
+  run(x, c, STORE_MISMATCH, NULL);
+  assert_value(x->f, "m3", NULL);
+  assert_value(x->f, "m2", "b");
+  /* malformed pairs are an INVALID result, nothing written */
+  c.u.kv.value = (store_slice){"\x05m", 2};
+  run(x, c, STORE_INVALID, NULL);
+
+  assert_int_equal(run(x, kv(STORE_CMD_KV_APPEND, "ap", "he", 0, 0), STORE_OK,
+                       NULL).value, 2);
+  assert_int_equal(run(x, kv(STORE_CMD_KV_APPEND, "ap", "llo", 0, 0),
+                       STORE_OK, NULL).value, 5);
+  assert_value(x->f, "ap", "hello");
+
+  run(x, kv(STORE_CMD_KV_GETDEL, "ap", NULL, 0, 0), STORE_OK, &b);
+  assert_bytes(&b, "hello");
+  assert_value(x->f, "ap", NULL);
+  run(x, kv(STORE_CMD_KV_GETDEL, "ap", NULL, 0, 0), STORE_NOTFOUND, NULL);
+  run(x, kv(STORE_CMD_KV_DEL, "m1", NULL, 0, 0), STORE_OK, NULL);
+  run(x, kv(STORE_CMD_KV_DEL, "m1", NULL, 0, 0), STORE_NOTFOUND, NULL);
+
+  store_cmd in = kv(STORE_CMD_KV_INCRBY, "m2", NULL, 0, 0);
+  in.u.kv.delta = 1;
+  run(x, in, STORE_NOTINT, NULL);
+  run(x, kv(STORE_CMD_KV_SET, "big", "9223372036854775807", 0, 0), STORE_OK,
+      NULL);
+  in.u.kv.key = store_str("big");
+  run(x, in, STORE_OVERFLOW, NULL);
+
+  /* FLUSH: every key and expiry gone */
+  run(x, kv(STORE_CMD_KV_SET, "e", "v", 0, NOW + 100000), STORE_OK, NULL);
+  assert_int_equal(run(x, kv(STORE_CMD_KV_FLUSH, NULL, NULL, 0, 0), STORE_OK,
+                       NULL).value, 3);
+  assert_value(x->f, "m2", NULL);
+  b.len = 0;
+  assert_int_equal(store_fsm_due(x->f, UINT64_MAX, 100, collect, &b), 0);
+  assert_int_equal(b.len, 0);
+  core_buf_free(&pairs);
+  core_buf_free(&b);
+}
+
+/* Several GET results in one batch each point at their own bytes. */
+static void test_batch_results(void **state) {
+  fx *x = *state;
+  run(x, kv(STORE_CMD_KV_SET, "a", "first", 0, 0), STORE_OK, NULL);
+  store_cmd items[3] = {kv(STORE_CMD_KV_SET, "a", "second", STORE_KV_GET, 0),
+                        kv(STORE_CMD_KV_SET, "a", "third", STORE_KV_GET, 0),
+                        kv(STORE_CMD_KV_GETDEL, "a", NULL, 0, 0)};
+  store_cmd batch = {.type = STORE_CMD_BATCH};
+  batch.u.batch.items = items;
+  batch.u.batch.count = 3;
+  const store_result *res;
+  size_t n;
+  assert_int_equal(st_apply(x->f, ++x->idx, &batch, &res, &n), 0);
+  assert_int_equal(n, 3);
+  assert_int_equal(res[0].bytes.len, 5);
+  assert_memory_equal(res[0].bytes.ptr, "first", 5);
+  assert_memory_equal(res[1].bytes.ptr, "second", 6);
+  assert_memory_equal(res[2].bytes.ptr, "third", 5);
+}
+
+static void test_member_resp_codec_snapshot(void **state) {
+  fx *x = *state;
+  store_cmd m = {.type = STORE_CMD_MEMBER_RESP};
+  m.u.member.id = 3;
+  m.u.member.resp_addr = store_str("127.0.0.1:6390");
+  run(x, m, STORE_OK, NULL);
+  core_buf a = {0};
+  assert_int_equal(store_fsm_member_resp(x->f, 3, &a), 0);
+  assert_bytes(&a, "127.0.0.1:6390");
+  assert_int_equal(store_fsm_member_resp(x->f, 4, &a), WIRE_ENOTFOUND);
+  m.u.member.id = 0;
+  core_buf enc = {0};
+  char err[200];
+  assert_int_equal(store_cmd_encode(&m, NULL, &enc, err, sizeof err),
+                   WIRE_EINVAL);
+
+  /* round trip of every kv type */
+  int types[] = {STORE_CMD_KV_SET,    STORE_CMD_KV_MSET,   STORE_CMD_KV_APPEND,
+                 STORE_CMD_KV_GETDEL, STORE_CMD_KV_EXPIRE, STORE_CMD_KV_DEL,
+                 STORE_CMD_KV_INCRBY, STORE_CMD_KV_FLUSH,  STORE_CMD_KV_EXPIRED};
+  for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+    store_cmd c = kv(types[i], "key", "\x01k\x01v", 5, 1234567);
+    c.u.kv.delta = -7;
+    enc.len = 0;
+    assert_int_equal(store_cmd_encode(&c, NULL, &enc, err, sizeof err), 0);
+    store_cmd d;
+    assert_int_equal(store_cmd_decode(enc.data, enc.len, &d, err, sizeof err),
+                     0);
+    assert_int_equal(d.type, types[i]);
+    assert_int_equal(d.u.kv.now, NOW);
+    core_buf again = {0};
+    assert_int_equal(store_cmd_encode(&d, NULL, &again, err, sizeof err), 0);
+    assert_int_equal(again.len, enc.len);
+    assert_memory_equal(again.data, enc.data, enc.len);
+    core_buf_free(&again);
+    assert_string_not_equal(store_cmd_name(types[i]), "unknown");
+  }
+  core_buf_free(&enc);
+
+  /* expiries travel in snapshots */
+  uint64_t later = NOW + 3600 * 1000;
+  run(x, kv(STORE_CMD_KV_SET, "ttl", "v", 0, later), STORE_OK, NULL);
+  store_snap *s;
+  assert_int_equal(store_snap_begin(x->f, &s), 0);
+  core_buf body = {0};
+  uint8_t hdr[STORE_SNAP_HEADER_SIZE];
+  assert_int_equal(store_snap_write(s, st_buf_write, &body, hdr), 0);
+  store_snap_end(s);
+  core_buf snap = {0};
+  core_buf_append(&snap, hdr, sizeof hdr);
+  core_buf_append(&snap, body.data, body.len);
+  char *p2 = st_path(x->dir, "db2");
+  store_fsm *f2;
+  assert_int_equal(store_fsm_open(p2, NULL, &f2, err, sizeof err), 0);
+  bool skipped;
+  assert_int_equal(store_fsm_restore(f2, snap.data, snap.len, &skipped), 0);
+  assert_false(skipped);
+  uint64_t e;
+  assert_int_equal(store_fsm_expiry(f2, store_str("ttl"), NOW, &e), 0);
+  assert_int_equal(e, later);
+  assert_int_equal(store_fsm_member_resp(f2, 3, &a), 0);
+  core_buf d1 = {0}, d2 = {0};
+  st_dump(x->f, &d1);
+  st_dump(f2, &d2);
+  assert_int_equal(d1.len, d2.len);
+  assert_memory_equal(d1.data, d2.data, d1.len);
+  store_fsm_close(f2);
+  free(p2);
+  core_buf_free(&d1);
+  core_buf_free(&d2);
+  core_buf_free(&a);
+  core_buf_free(&body);
+  core_buf_free(&snap);
+}
+
+int main(void) {
+  NOW = store_now_ms();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_set_flags, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_active_expiry_and_scan, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_mset_append_getdel_del, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_batch_results, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_member_resp_codec_snapshot, setup,
+                                      teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
