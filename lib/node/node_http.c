@@ -1407,10 +1407,11 @@ int node_http_start(wire_node *n) {
     snprintf(n->http_addr, sizeof n->http_addr, "%s:%d", n->cfg.http_host,
              n->http_port);
   LOG(n, WIRE_LOG_INFO, "HTTP API on http://%s", n->http_addr);
-  return WIRE_OK;
+  return node_resp_start(n);
 }
 
 void node_http_close(wire_node *n) {
+  node_resp_close(n);
   if (n->joiner) join_stop(n->joiner);
   if (n->http) {
     http_server_close(n->http, NULL, NULL);

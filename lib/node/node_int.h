@@ -148,6 +148,8 @@ struct wire_node {
   core_buf enc;         /* encoding scratch */
 
   struct http_server *http;
+  struct resp_server *resp; /* node_resp.c; NULL when off */
+  char resp_addr[300];      /* advertised RESP address ("" when off) */
   struct http_client *hc;
   struct joiner *joiner;
   int http_port; /* bound port */
@@ -221,6 +223,14 @@ void node_pipes_free(wire_node *n);
 /* JSON of the runtime state of pipeline `name` (NULL: an object of all,
  * by name) as published by the manager; caller frees.  NULL when none. */
 char *node_pipes_runtime_json(wire_node *n, const char *name);
+
+/* ---- node_resp.c: the Redis-compatible RESP2 server ---------------------- */
+
+/* Start it on the node loop when the option `resp` is set (from
+ * node_http_start).  WIRE_OK or an error in n->errmsg. */
+int node_resp_start(wire_node *n);
+/* Close it (async; in-flight requests complete into closed connections). */
+void node_resp_close(wire_node *n);
 
 /* ---- node_http.c ----------------------------------------------------------- */
 

@@ -76,6 +76,10 @@ static const opt OPTS[] = {
       "also commit positions after this many records reached the sinks (0: "
       "off)"},
      OT_UINT, 0, 1u << 30, false},
+    {{"resp", "HOST:PORT", "",
+      "Redis-compatible RESP2 server address (empty: off; port 0: any free "
+      "port), see doc/resp.md"},
+     OT_ADDR, 0, 65535, true},
 };
 
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
@@ -592,6 +596,11 @@ int node_config_copy(const wire_node_config *c, struct node_config *o) {
   o->value_max = (size_t)uval(c, "value-max");
   o->checkpoint_interval_ms = (unsigned)uval(c, "checkpoint-interval");
   o->checkpoint_records = (unsigned)uval(c, "checkpoint-records");
+  if (*c->val[find("resp")]) {
+    o->resp_on = true;
+    node_split_hostport(c->val[find("resp")], o->resp_host,
+                        sizeof o->resp_host, &o->resp_port);
+  }
   if (*c->val[find("pipeline")]) {
     o->pipeline = core_strdup(c->val[find("pipeline")]);
     if (!o->pipeline) goto oom;

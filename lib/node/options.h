@@ -28,6 +28,9 @@ struct node_config {
   wire_log_level log_level;
   char *pipeline; /* file to submit at start, NULL: none */
   unsigned checkpoint_interval_ms, checkpoint_records;
+  bool resp_on; /* RESP server (node_resp.c) */
+  char resp_host[256];
+  int resp_port;
 };
 
 /* Typed copy of a validated configuration; free with node_config_free. */

@@ -1,0 +1,1582 @@
+/*
+ * The Redis-compatible front end of a node: a RESP2 server on the node
+ * loop (libuv), speaking to the same replicated key space as /key/{key}.
+ *
+ * Connections.  Bytes read go to a resp_parser (lib/resp); every complete
+ * command is looked up in the command table (name, arity, flags, handler:
+ * checked centrally as redis-server does) and run at once.  A command
+ * either answers on the spot or becomes one or more node requests (writes
+ * through group commit, linearizable reads behind a raft barrier).  Each
+ * command owns a reply slot in a per-connection FIFO; slots are flushed
+ * from the head as they complete, so pipelined replies leave in order
+ * whatever the order of commits.  A connection stops reading while too
+ * many replies are pending (RESP_MAX_PENDING) or unsent (RESP_MAX_OUT), and
+ * is closed when it buffers more unparsed bytes than its limit.
+ *
+ * Departed clients.  A connection is reference counted: its handle and
+ * every request in flight hold one reference.  When the client goes away
+ * the handle closes, but the structure (and the reply slots requests point
+ * to) stays until the last request completed into it; nothing is sent and
+ * nothing leaks.  Writes already proposed still commit, as they would for
+ * a Redis client that disconnects after sending.
+ *
+ * Consistency (doc/resp.md).  Writes are answered after the raft entry
+ * carrying them is applied on the leader.  Reads are linearizable on the
+ * leader.  A follower answers writes, and reads unless the connection
+ * asked for READONLY (stale reads from the local state), with
+ * "-MOVED 0 HOST:PORT" of the leader's RESP address, which each leader
+ * records in the replicated member table (MEMBER_RESP) once per term.
+ *
+ * Expiry.  Commands carry absolute expiry times and the leader's clock
+ * (store.h, kv commands), so applying them is deterministic.  The leader
+ * proposes KV_EXPIRED for keys due (active expiry, every
+ * RESP_EXPIRE_TICK_MS); reads hide expired keys before that.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "node/node_int.h"
+#include "resp/resp.h"
+#include "resp/resp_cmd.h"
+#include "wire/version.h"
+
+#define COMPONENT "resp"
+#define LOG(n, lv, ...) core_logf(&(n)->log, (lv), COMPONENT, __VA_ARGS__)
+
+#define RESP_READ_CHUNK 65536
+#define RESP_MAX_PENDING 4096     /* reply slots before reading pauses */
+#define RESP_MAX_OUT (16u << 20)  /* unsent reply bytes before it pauses */
+#define RESP_EXPIRE_TICK_MS 100
+#define RESP_EXPIRE_BATCH 256     /* KV_EXPIRED proposed per tick at most */
+#define RESP_SCAN_CURSORS 1024    /* SCAN positions remembered */
+#define RESP_KEYS_MAX 1000000     /* KEYS answers at most this many */
+
+typedef struct resp_server resp_server;
+typedef struct rconn rconn;
+typedef struct rslot rslot;
+
+/* How the results of a slot's requests become its reply. */
+typedef enum rkind {
+  K_IMM,    /* written at once */
+  K_OK,     /* +OK */
+  K_SET,    /* +OK, nil when a condition refused */
+  K_SETGET, /* the old value or nil */
+  K_BOOL,   /* :1 when OK, :0 otherwise */
+  K_GETDEL, /* the old value, nil when absent */
+  K_INT,    /* :value (INCR family) */
+  K_APPEND, /* :length */
+  K_COUNT,  /* :number of OK results over all requests (DEL) */
+  K_GET,    /* a read: the value or nil */
+  K_CALL,   /* a read run on the node thread after a barrier */
+} rkind;
+
+struct rslot {
+  rslot *next;
+  rconn *c;
+  core_buf out;
+  rkind kind;
+  bool ready, failed;
+  unsigned pending; /* requests not completed */
+  int64_t acc;
+};
+
+struct rconn {
+  uv_tcp_t tcp;
+  resp_server *srv;
+  resp_parser parser;
+  rslot *head, *tail;
+  size_t n_slots;
+  core_buf out;  /* replies in order, not yet handed to uv_write */
+  core_buf wbuf; /* being written */
+  uv_write_t wreq;
+  bool writing, reading, closing, quit, readonly;
+  unsigned refs; /* the handle + requests in flight + a write */
+  uint64_t id;
+  rconn *prev, *next;
+};
+
+typedef struct scan_cursor {
+  uint64_t id;
+  core_buf after;
+} scan_cursor;
+
+struct resp_server {
+  wire_node *n;
+  uv_tcp_t listener;
+  uv_timer_t timer;
+  rconn *conns;
+  unsigned n_conns;
+  unsigned refs; /* handles + connections + background requests */
+  bool closing;
+  resp_limits lim;
+  size_t max_buffered;
+  uint64_t next_id;
+  uint64_t meta_term; /* term our RESP address was published in */
+  unsigned expiring;  /* KV_EXPIRED requests in flight */
+  int64_t started_ns;
+  uint64_t n_commands, n_connections, n_expired;
+  scan_cursor cursors[RESP_SCAN_CURSORS];
+  uint64_t cursor_seq;
+  char rbuf[RESP_READ_CHUNK];
+};
+
+/* ---- lifetime ------------------------------------------------------------- */
+
+static void srv_unref(resp_server *s) {
+  if (--s->refs) return;
+  for (size_t i = 0; i < RESP_SCAN_CURSORS; i++)
+    core_buf_free(&s->cursors[i].after);
+  core_free(s);
+}
+
+static void slot_free(rslot *sl) {
+  core_buf_free(&sl->out);
+  core_free(sl);
+}
+
+static void conn_unref(rconn *c) {
+  if (--c->refs) return;
+  rslot *sl = c->head;
+  while (sl) {
+    rslot *next = sl->next;
+    slot_free(sl);
+    sl = next;
+  }
+  resp_parser_free(&c->parser);
+  core_buf_free(&c->out);
+  core_buf_free(&c->wbuf);
+  resp_server *s = c->srv;
+  core_free(c);
+  srv_unref(s);
+}
+
+static void conn_closed(uv_handle_t *h) { conn_unref(h->data); }
+
+static void conn_close(rconn *c) {
+  if (c->closing) return;
+  c->closing = true;
+  resp_server *s = c->srv;
+  if (c->prev) c->prev->next = c->next;
+  else s->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  s->n_conns--;
+  uv_close((uv_handle_t *)&c->tcp, conn_closed);
+}
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void conn_flush(rconn *c);
+
+static void on_write(uv_write_t *w, int status) {
+  rconn *c = w->data;
+  c->writing = false;
+  c->wbuf.len = 0;
+  if (status < 0) conn_close(c);
+  else conn_flush(c);
+  conn_unref(c);
+}
+
+/* Whether the connection may read more: not while replies pile up. */
+static void conn_pace(rconn *c) {
+  if (c->closing) return;
+  bool full = c->n_slots >= RESP_MAX_PENDING ||
+              c->out.len + c->wbuf.len >= RESP_MAX_OUT;
+  if (c->quit || full) {
+    if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+  } else if (!c->reading) {
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+      c->reading = true;
+  }
+}
+
+static void conn_flush(rconn *c) {
+  if (c->closing) return;
+  if (!c->writing && c->out.len) {
+    core_buf t = c->wbuf;
+    c->wbuf = c->out;
+    c->out = t;
+    c->out.len = 0;
+    uv_buf_t b = uv_buf_init(c->wbuf.data, (unsigned)c->wbuf.len);
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write)) {
+      conn_close(c);
+      return;
+    }
+    c->writing = true;
+    c->refs++;
+  }
+  if (c->quit && !c->writing && !c->head && !c->out.len) {
+    conn_close(c);
+    return;
+  }
+  conn_pace(c);
+}
+
+/* Move completed replies from the head of the FIFO to the output. */
+static void conn_drain(rconn *c) {
+  while (c->head && c->head->ready) {
+    rslot *sl = c->head;
+    c->head = sl->next;
+    if (!c->head) c->tail = NULL;
+    c->n_slots--;
+    if (!c->closing && sl->out.len)
+      core_buf_append(&c->out, sl->out.data, sl->out.len);
+    slot_free(sl);
+  }
+}
+
+/* Where an immediate reply goes: straight to the output when nothing is
+ * pending before it, else into a ready slot at the tail. */
+static core_buf *imm(rconn *c) {
+  if (!c->head) return &c->out;
+  if (c->tail->ready && c->tail->kind == K_IMM) return &c->tail->out;
+  rslot *sl = core_calloc(1, sizeof *sl);
+  if (!sl) return &c->tail->out; /* OOM: reply lands after the pending one */
+  sl->c = c;
+  sl->kind = K_IMM;
+  sl->ready = true;
+  c->tail->next = sl;
+  c->tail = sl;
+  c->n_slots++;
+  return &sl->out;
+}
+
+static rslot *slot_new(rconn *c, rkind kind) {
+  rslot *sl = core_calloc(1, sizeof *sl);
+  if (!sl) return NULL;
+  sl->c = c;
+  sl->kind = kind;
+  if (c->tail) c->tail->next = sl;
+  else c->head = sl;
+  c->tail = sl;
+  c->n_slots++;
+  return sl;
+}
+
+/* ---- requests ----------------------------------------------------------------- */
+
+static bool is_leader(wire_node *n) {
+  return !n->closing && raft_state(&n->raft) == RAFT_LEADER;
+}
+
+/* "-MOVED 0 HOST:PORT" to the leader's RESP address, or CLUSTERDOWN. */
+static void reply_moved(wire_node *n, core_buf *out) {
+  raft_id id = 0;
+  const char *addr = NULL;
+  if (!n->closing) raft_leader(&n->raft, &id, &addr);
+  core_buf a = {0};
+  if (id && id != n->cfg.id && store_fsm_member_resp(n->fsm, id, &a) == 0 &&
+      a.len)
+    resp_error(out, "MOVED 0 %.*s", (int)a.len, a.data);
+  else if (id && id != n->cfg.id)
+    resp_error(out, "CLUSTERDOWN the leader (node %llu) has no RESP address "
+                    "yet", (unsigned long long)id);
+  else
+    resp_error(out, "CLUSTERDOWN no leader known");
+  core_buf_free(&a);
+}
+
+static void reply_failure(wire_node *n, core_buf *out, int rc,
+                          const char *msg) {
+  out->len = 0;
+  if (rc == WIRE_ENOTLEADER && !strstr(msg, "may or may not"))
+    reply_moved(n, out);
+  else if (rc == WIRE_ENOLEADER)
+    resp_error(out, "CLUSTERDOWN %s", msg);
+  else
+    resp_error(out, "ERR %s", msg);
+}
+
+static const char *slot_trunc = "TRYAGAIN leadership moved while the command "
+                                "was in flight; its result is unknown";
+
+/* Completion of one request of a slot (node thread). */
+static void slot_result(rslot *sl, int rc, const char *err,
+                        const store_result *r, const char *val, size_t vlen) {
+  rconn *c = sl->c;
+  wire_node *n = c->srv->n;
+  core_buf *o = &sl->out;
+  if (sl->failed) return;
+  if (rc && !(sl->kind == K_GET && rc == WIRE_ENOTFOUND)) {
+    sl->failed = true;
+    reply_failure(n, o, rc, err);
+    return;
+  }
+  switch (sl->kind) {
+    case K_OK:
+      if (r && r->status == STORE_INVALID) resp_error(o, "ERR malformed");
+      else resp_simple(o, "OK");
+      break;
+    case K_SET:
+      if (r->status == STORE_OK) resp_simple(o, "OK");
+      else resp_null(o);
+      break;
+    case K_SETGET:
+      if (r->value && !r->bytes.ptr) resp_error(o, "%s", slot_trunc);
+      else if (r->value) resp_bulk(o, r->bytes.ptr, r->bytes.len);
+      else resp_null(o);
+      break;
+    case K_BOOL:
+      resp_int(o, r->status == STORE_OK);
+      break;
+    case K_GETDEL:
+      if (r->status != STORE_OK) resp_null(o);
+      else if (!r->bytes.ptr) resp_error(o, "%s", slot_trunc);
+      else resp_bulk(o, r->bytes.ptr, r->bytes.len);
+      break;
+    case K_INT:
+    case K_APPEND:
+      if (r->status == STORE_OK) resp_int(o, r->value);
+      else if (r->status == STORE_NOTINT) resp_error(o, RESP_ERR_NOTINT);
+      else if (sl->kind == K_APPEND)
+        resp_error(o, "ERR string exceeds maximum allowed size "
+                      "(proto-max-bulk-len)");
+      else resp_error(o, RESP_ERR_OVERFLOW);
+      break;
+    case K_COUNT:
+      sl->acc += r->status == STORE_OK;
+      break;
+    case K_GET:
+      if (rc) resp_null(o);
+      else resp_bulk(o, val, vlen);
+      break;
+    default:
+      break;
+  }
+}
+
+static void slot_complete(rslot *sl) {
+  rconn *c = sl->c;
+  if (--sl->pending) return;
+  if (sl->kind == K_COUNT && !sl->failed) resp_int(&sl->out, sl->acc);
+  sl->ready = true;
+  if (sl == c->head) {
+    conn_drain(c);
+    conn_flush(c);
+  }
+}
+
+static void req_done(node_req *req, int rc, const store_result *res, size_t n,
+                     const char *val, size_t vlen) {
+  rslot *sl = req->ud;
+  rconn *c = sl->c;
+  if (req->op != NODE_OP_CALL || rc)
+    slot_result(sl, rc, req->err, n ? &res[0] : NULL, val, vlen);
+  node_req_free(req);
+  slot_complete(sl);
+  conn_unref(c);
+}
+
+static node_req *req_new(rslot *sl, node_op op, size_t bytes) {
+  wire_node *n = sl->c->srv->n;
+  node_req *r = node_req_new(op, bytes ? bytes : 1);
+  if (!r) return NULL;
+  r->data_len = bytes;
+  r->done = req_done;
+  r->ud = sl;
+  r->deadline_ns =
+      core_monotonic_ns() + (int64_t)n->cfg.request_timeout_ms * 1000000;
+  sl->pending++;
+  sl->c->refs++;
+  return r;
+}
+
+/* A kv write with copies of key and value; NULL on OOM. */
+static node_req *kv_req(rslot *sl, store_cmd_type type, const resp_arg *key,
+                        const char *val, size_t vlen) {
+  size_t kl = key ? key->len : 0;
+  node_req *r = req_new(sl, NODE_OP_WRITE, kl + vlen);
+  if (!r) return NULL;
+  if (kl) memcpy(r->data, key->ptr, kl);
+  if (vlen) memcpy(r->data + kl, val, vlen);
+  r->cmd = (store_cmd){.type = type};
+  r->cmd.u.kv.key = (store_slice){r->data, kl};
+  r->cmd.u.kv.value = (store_slice){r->data + kl, vlen};
+  r->cmd.u.kv.now = store_now_ms();
+  return r;
+}
+
+static void oom_reply(rslot *sl) {
+  if (!sl->failed) {
+    sl->failed = true;
+    sl->out.len = 0;
+    resp_error(&sl->out, "OOM out of memory");
+  }
+}
+
+/* ---- command context ---------------------------------------------------------- */
+
+typedef struct rctx {
+  rconn *c;
+  wire_node *n;
+  resp_arg *argv;
+  size_t argc;
+} rctx;
+
+typedef void (*cmd_fn)(rctx *x);
+
+/* Read commands run on the leader behind a barrier (K_CALL) or at once
+ * (READONLY on a follower): they read the local FSM into `out`. */
+typedef void (*read_fn)(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                        core_buf *out);
+
+typedef struct rcall {
+  read_fn fn;
+  size_t argc;
+  resp_arg argv[];
+} rcall;
+
+static void call_run(wire_node *n, node_req *req) {
+  rslot *sl = req->ud;
+  rcall *rc = (rcall *)(void *)req->data;
+  if (!sl->c->closing) rc->fn(n, sl->c, rc->argv, rc->argc, &sl->out);
+  node_req_finish(req, WIRE_OK, NULL, 0, NULL, 0);
+}
+
+/* A slot for a write, or NULL after answering MOVED (not the leader). */
+static rslot *write_slot(rctx *x, rkind kind) {
+  if (!is_leader(x->n)) {
+    reply_moved(x->n, imm(x->c));
+    return NULL;
+  }
+  rslot *sl = slot_new(x->c, kind);
+  if (!sl) resp_error(imm(x->c), "OOM out of memory");
+  return sl;
+}
+
+/* Submit the one request of slot `sl` (NULL r: out of memory, the slot
+ * completes with an error). */
+static void submit(rctx *x, rslot *sl, node_req *r) {
+  if (!r) {
+    oom_reply(sl);
+    if (!sl->pending) {
+      sl->pending = 1;
+      slot_complete(sl);
+    }
+    return;
+  }
+  node_dispatch(x->n, r);
+}
+
+/* A read: behind a barrier on the leader, from the local state on a
+ * READONLY follower connection, else MOVED. */
+static void read_cmd(rctx *x, read_fn fn) {
+  wire_node *n = x->n;
+  if (!is_leader(n)) {
+    if (x->c->readonly) fn(n, x->c, x->argv, x->argc, imm(x->c));
+    else reply_moved(n, imm(x->c));
+    return;
+  }
+  rslot *sl = slot_new(x->c, K_CALL);
+  if (!sl) {
+    resp_error(imm(x->c), "OOM out of memory");
+    return;
+  }
+  size_t bytes = sizeof(rcall) + x->argc * sizeof(resp_arg);
+  for (size_t i = 0; i < x->argc; i++) bytes += x->argv[i].len;
+  node_req *r = req_new(sl, NODE_OP_CALL, bytes);
+  if (r) {
+    rcall *rc = (rcall *)(void *)r->data;
+    rc->fn = fn;
+    rc->argc = x->argc;
+    char *p = (char *)&rc->argv[x->argc];
+    for (size_t i = 0; i < x->argc; i++) {
+      memcpy(p, x->argv[i].ptr, x->argv[i].len);
+      rc->argv[i] = (resp_arg){p, x->argv[i].len};
+      p += x->argv[i].len;
+    }
+    r->call = call_run;
+    r->barrier = true;
+  }
+  submit(x, sl, r);
+}
+
+static bool check_key(rctx *x, const resp_arg *k) {
+  if (k->len == 0 || k->len > x->n->limits.key_max) {
+    resp_error(imm(x->c), "ERR key of %zu bytes: keys are 1 to %zu bytes",
+               k->len, x->n->limits.key_max);
+    return false;
+  }
+  return true;
+}
+
+static bool check_val(rctx *x, size_t len) {
+  if (len > x->n->limits.value_max) {
+    resp_error(imm(x->c),
+               "ERR value of %zu bytes exceeds the limit of %zu bytes "
+               "(option value-max)",
+               len, x->n->limits.value_max);
+    return false;
+  }
+  return true;
+}
+
+/* ---- connection and server commands ---------------------------------------------- */
+
+static void cmd_ping(rctx *x) {
+  if (x->argc > 2) {
+    resp_error(imm(x->c), "ERR wrong number of arguments for 'ping' command");
+    return;
+  }
+  if (x->argc == 2) resp_bulk(imm(x->c), x->argv[1].ptr, x->argv[1].len);
+  else resp_simple(imm(x->c), "PONG");
+}
+
+static void cmd_echo(rctx *x) {
+  resp_bulk(imm(x->c), x->argv[1].ptr, x->argv[1].len);
+}
+
+static void cmd_quit(rctx *x) {
+  resp_simple(imm(x->c), "OK");
+  x->c->quit = true;
+}
+
+static void cmd_select(rctx *x) {
+  int64_t db;
+  if (!resp_parse_i64(x->argv[1].ptr, x->argv[1].len, &db))
+    resp_error(imm(x->c), RESP_ERR_NOTINT);
+  else if (db != 0)
+    resp_error(imm(x->c), "ERR DB index is out of range");
+  else
+    resp_simple(imm(x->c), "OK");
+}
+
+static void cmd_readonly(rctx *x) {
+  x->c->readonly = true;
+  resp_simple(imm(x->c), "OK");
+}
+
+static void cmd_readwrite(rctx *x) {
+  x->c->readonly = false;
+  resp_simple(imm(x->c), "OK");
+}
+
+static void cmd_hello(rctx *x) {
+  core_buf *o = imm(x->c);
+  size_t i = 1;
+  if (x->argc >= 2) {
+    int64_t v;
+    if (!resp_parse_i64(x->argv[1].ptr, x->argv[1].len, &v)) {
+      resp_error(o, "ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    if (v != 2) {
+      resp_error(o, RESP_ERR_NOPROTO);
+      return;
+    }
+    i = 2;
+  }
+  for (; i < x->argc; i++) {
+    if (resp_arg_is(&x->argv[i], "SETNAME") && i + 1 < x->argc) {
+      i++;
+    } else if (resp_arg_is(&x->argv[i], "AUTH") && i + 2 < x->argc) {
+      resp_error(o, "ERR AUTH is not supported by this server");
+      return;
+    } else {
+      resp_error(o, "ERR Syntax error in HELLO option '%.*s'",
+                 (int)WIRE_MIN(x->argv[i].len, 128), x->argv[i].ptr);
+      return;
+    }
+  }
+  bool leader = is_leader(x->n);
+  resp_array(o, 14);
+  resp_bulk(o, "server", 6);
+  resp_bulk(o, "redis", 5);
+  resp_bulk(o, "version", 7);
+  resp_bulk(o, "7.0.0", 5);
+  resp_bulk(o, "proto", 5);
+  resp_int(o, 2);
+  resp_bulk(o, "id", 2);
+  resp_int(o, (int64_t)x->c->id);
+  resp_bulk(o, "mode", 4);
+  resp_bulk(o, "standalone", 10);
+  resp_bulk(o, "role", 4);
+  resp_bulk(o, leader ? "master" : "replica", leader ? 6 : 7);
+  resp_bulk(o, "modules", 7);
+  resp_array(o, 0);
+}
+
+static void cmd_client(rctx *x) {
+  core_buf *o = imm(x->c);
+  const resp_arg *sub = &x->argv[1];
+  if (resp_arg_is(sub, "ID")) resp_int(o, (int64_t)x->c->id);
+  else if (resp_arg_is(sub, "GETNAME")) resp_null(o);
+  else if (resp_arg_is(sub, "SETNAME") || resp_arg_is(sub, "SETINFO"))
+    resp_simple(o, "OK");
+  else
+    resp_error(o, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
+               (int)WIRE_MIN(sub->len, 128), sub->ptr);
+}
+
+static void cmd_config(rctx *x) {
+  core_buf *o = imm(x->c);
+  if (!resp_arg_is(&x->argv[1], "GET")) {
+    resp_error(o, "ERR CONFIG %.*s is not supported",
+               (int)WIRE_MIN(x->argv[1].len, 64), x->argv[1].ptr);
+    return;
+  }
+  /* Enough for redis-benchmark, which asks for save and appendonly. */
+  size_t n = 0;
+  core_buf items = {0};
+  for (size_t i = 2; i < x->argc; i++) {
+    const char *val = NULL;
+    if (resp_glob_match(x->argv[i].ptr, x->argv[i].len, "save", 4, true))
+      val = "", resp_bulk(&items, "save", 4);
+    else if (resp_glob_match(x->argv[i].ptr, x->argv[i].len, "appendonly", 10,
+                             true))
+      val = "yes", resp_bulk(&items, "appendonly", 10);
+    else if (resp_glob_match(x->argv[i].ptr, x->argv[i].len, "databases", 9,
+                             true))
+      val = "1", resp_bulk(&items, "databases", 9);
+    if (val) {
+      resp_bulk(&items, val, strlen(val));
+      n += 2;
+    }
+  }
+  resp_array(o, n);
+  if (items.len) core_buf_append(o, items.data, items.len);
+  core_buf_free(&items);
+}
+
+/* ---- the command table ----------------------------------------------------------- */
+
+#define F_WRITE 0x01
+#define F_READ 0x02
+#define F_FAST 0x04
+
+typedef struct resp_cmd_def {
+  const char *name;
+  int arity; /* as Redis: n exact, -n at least n */
+  unsigned flags;
+  cmd_fn fn;
+  int first_key, last_key, step; /* COMMAND's key positions */
+} resp_cmd_def;
+
+static const resp_cmd_def *cmd_lookup(const resp_arg *name);
+static size_t cmd_count(void);
+static const resp_cmd_def *cmd_at(size_t i);
+
+static void command_info(core_buf *o, const resp_cmd_def *c) {
+  resp_array(o, 6);
+  resp_bulk(o, c->name, strlen(c->name));
+  resp_int(o, c->arity);
+  size_t nf = !!(c->flags & F_WRITE) + !!(c->flags & F_READ) +
+              !!(c->flags & F_FAST);
+  resp_array(o, nf);
+  if (c->flags & F_WRITE) resp_simple(o, "write");
+  if (c->flags & F_READ) resp_simple(o, "readonly");
+  if (c->flags & F_FAST) resp_simple(o, "fast");
+  resp_int(o, c->first_key);
+  resp_int(o, c->last_key);
+  resp_int(o, c->step);
+}
+
+static void cmd_command(rctx *x) {
+  core_buf *o = imm(x->c);
+  if (x->argc == 1) {
+    resp_array(o, cmd_count());
+    for (size_t i = 0; i < cmd_count(); i++) command_info(o, cmd_at(i));
+    return;
+  }
+  const resp_arg *sub = &x->argv[1];
+  if (resp_arg_is(sub, "COUNT")) {
+    resp_int(o, (int64_t)cmd_count());
+  } else if (resp_arg_is(sub, "INFO")) {
+    resp_array(o, x->argc - 2);
+    for (size_t i = 2; i < x->argc; i++) {
+      const resp_cmd_def *c = cmd_lookup(&x->argv[i]);
+      if (c) command_info(o, c);
+      else resp_null_array(o);
+    }
+  } else if (resp_arg_is(sub, "DOCS")) {
+    /* name -> map of docs; we give a summary for each known command. */
+    size_t n = 0;
+    core_buf items = {0};
+    for (size_t i = 0; i < cmd_count(); i++) {
+      const resp_cmd_def *c = cmd_at(i);
+      bool want = x->argc == 2;
+      for (size_t j = 2; j < x->argc && !want; j++)
+        want = resp_arg_is(&x->argv[j], c->name);
+      if (!want) continue;
+      resp_bulk(&items, c->name, strlen(c->name));
+      resp_array(&items, 4);
+      resp_bulk(&items, "summary", 7);
+      resp_bulk(&items, "see doc/resp.md", 15);
+      resp_bulk(&items, "group", 5);
+      const char *g = (c->flags & (F_WRITE | F_READ)) ? "string" : "server";
+      resp_bulk(&items, g, strlen(g));
+      n++;
+    }
+    resp_array(o, 2 * n);
+    if (items.len) core_buf_append(o, items.data, items.len);
+    core_buf_free(&items);
+  } else {
+    resp_error(o, "ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
+               (int)WIRE_MIN(sub->len, 128), sub->ptr);
+  }
+}
+
+/* ---- string writes ------------------------------------------------------------------- */
+
+static void do_set(rctx *x, const resp_arg *key, const resp_arg *val,
+                   const resp_set_opts *o, rkind kind) {
+  if (!check_key(x, key) || !check_val(x, val->len)) return;
+  rslot *sl = write_slot(x, kind);
+  if (!sl) return;
+  node_req *r = kv_req(sl, STORE_CMD_KV_SET, key, val->ptr, val->len);
+  if (r) {
+    r->cmd.u.kv.flags = (o->nx ? STORE_KV_NX : 0) | (o->xx ? STORE_KV_XX : 0) |
+                        (o->get ? STORE_KV_GET : 0) |
+                        (o->keepttl ? STORE_KV_KEEPTTL : 0);
+    r->cmd.u.kv.expire = o->expire_at;
+  }
+  submit(x, sl, r);
+}
+
+static void cmd_set(rctx *x) {
+  resp_set_opts o;
+  char err[160];
+  if (!resp_set_opts_parse(x->argv, x->argc, 3, store_now_ms(), &o, err,
+                           sizeof err)) {
+    resp_error(imm(x->c), "%s", err);
+    return;
+  }
+  do_set(x, &x->argv[1], &x->argv[2], &o, o.get ? K_SETGET : K_SET);
+}
+
+static void cmd_setnx(rctx *x) {
+  resp_set_opts o = {.nx = true};
+  do_set(x, &x->argv[1], &x->argv[2], &o, K_BOOL);
+}
+
+static void cmd_getset(rctx *x) {
+  resp_set_opts o = {.get = true};
+  do_set(x, &x->argv[1], &x->argv[2], &o, K_SETGET);
+}
+
+/* SETEX key seconds value, PSETEX key ms value */
+static void cmd_setex(rctx *x) {
+  bool ms = x->argv[0].len == 6;
+  int64_t v, at;
+  if (!resp_parse_i64(x->argv[2].ptr, x->argv[2].len, &v)) {
+    resp_error(imm(x->c), RESP_ERR_NOTINT);
+    return;
+  }
+  if (v <= 0 || !resp_expire_at(v, ms ? 1 : 1000, false, store_now_ms(), &at)) {
+    resp_error(imm(x->c), "ERR invalid expire time in '%s' command",
+               ms ? "psetex" : "setex");
+    return;
+  }
+  resp_set_opts o = {.expire_at = (uint64_t)at};
+  do_set(x, &x->argv[1], &x->argv[3], &o, K_OK);
+}
+
+static void cmd_getdel(rctx *x) {
+  if (!check_key(x, &x->argv[1])) return;
+  rslot *sl = write_slot(x, K_GETDEL);
+  if (sl) submit(x, sl, kv_req(sl, STORE_CMD_KV_GETDEL, &x->argv[1], NULL, 0));
+}
+
+static void cmd_mset(rctx *x) {
+  bool nx = x->argv[0].len == 6; /* MSETNX */
+  if (x->argc % 2 == 0) {
+    resp_error(imm(x->c), "ERR wrong number of arguments for '%s' command",
+               nx ? "msetnx" : "mset");
+    return;
+  }
+  core_buf pairs = {0};
+  char v[10];
+  for (size_t i = 1; i < x->argc; i++) {
+    if (i % 2 ? !check_key(x, &x->argv[i]) : !check_val(x, x->argv[i].len)) {
+      core_buf_free(&pairs);
+      return;
+    }
+    size_t len = x->argv[i].len, k = 0;
+    while (len >= 0x80) v[k++] = (char)(0x80 | (len & 0x7f)), len >>= 7;
+    v[k++] = (char)len;
+    if (core_buf_append(&pairs, v, k) ||
+        core_buf_append(&pairs, x->argv[i].ptr, x->argv[i].len)) {
+      core_buf_free(&pairs);
+      resp_error(imm(x->c), "OOM out of memory");
+      return;
+    }
+  }
+  if (!check_val(x, pairs.len)) {
+    core_buf_free(&pairs);
+    return;
+  }
+  rslot *sl = write_slot(x, nx ? K_BOOL : K_OK);
+  if (sl) {
+    node_req *r = kv_req(sl, STORE_CMD_KV_MSET, NULL, pairs.data, pairs.len);
+    if (r) r->cmd.u.kv.flags = nx ? STORE_KV_NX : 0;
+    submit(x, sl, r);
+  }
+  core_buf_free(&pairs);
+}
+
+/* DEL/UNLINK k...: one KV_DEL per key, counted. */
+static void cmd_del(rctx *x) {
+  for (size_t i = 1; i < x->argc; i++)
+    if (!check_key(x, &x->argv[i])) return;
+  rslot *sl = write_slot(x, K_COUNT);
+  if (!sl) return;
+  sl->pending = 1; /* held until every request is submitted */
+  for (size_t i = 1; i < x->argc; i++) {
+    node_req *r = kv_req(sl, STORE_CMD_KV_DEL, &x->argv[i], NULL, 0);
+    if (!r) {
+      oom_reply(sl);
+      break;
+    }
+    node_dispatch(x->n, r);
+  }
+  slot_complete(sl);
+}
+
+static void incr_by(rctx *x, int64_t delta) {
+  if (!check_key(x, &x->argv[1])) return;
+  rslot *sl = write_slot(x, K_INT);
+  if (!sl) return;
+  node_req *r = kv_req(sl, STORE_CMD_KV_INCRBY, &x->argv[1], NULL, 0);
+  if (r) r->cmd.u.kv.delta = delta;
+  submit(x, sl, r);
+}
+
+static void cmd_incr(rctx *x) { incr_by(x, 1); }
+static void cmd_decr(rctx *x) { incr_by(x, -1); }
+
+static void cmd_incrby(rctx *x) {
+  int64_t d;
+  if (!resp_parse_i64(x->argv[2].ptr, x->argv[2].len, &d)) {
+    resp_error(imm(x->c), RESP_ERR_NOTINT);
+    return;
+  }
+  if (x->argv[0].len == 6 && toupper((unsigned char)x->argv[0].ptr[0]) == 'D') {
+    if (d == INT64_MIN) {
+      resp_error(imm(x->c), "ERR decrement would overflow");
+      return;
+    }
+    d = -d;
+  }
+  incr_by(x, d);
+}
+
+static void cmd_append(rctx *x) {
+  if (!check_key(x, &x->argv[1]) || !check_val(x, x->argv[2].len)) return;
+  rslot *sl = write_slot(x, K_APPEND);
+  if (sl)
+    submit(x, sl, kv_req(sl, STORE_CMD_KV_APPEND, &x->argv[1], x->argv[2].ptr,
+                         x->argv[2].len));
+}
+
+/* EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key n, PERSIST key */
+static void cmd_expire(rctx *x) {
+  const resp_arg *cmd = &x->argv[0];
+  bool persist = resp_arg_is(cmd, "PERSIST");
+  bool ms = toupper((unsigned char)cmd->ptr[0]) == 'P' && !persist;
+  bool at = cmd->len >= 2 && toupper((unsigned char)cmd->ptr[cmd->len - 1]) ==
+                                 'T';
+  int64_t v = 0, when = 0;
+  uint64_t now = store_now_ms();
+  if (!persist) {
+    if (x->argc > 3) {
+      resp_error(imm(x->c), "ERR Unsupported option %.*s",
+                 (int)WIRE_MIN(x->argv[3].len, 64), x->argv[3].ptr);
+      return;
+    }
+    if (!resp_parse_i64(x->argv[2].ptr, x->argv[2].len, &v)) {
+      resp_error(imm(x->c), RESP_ERR_NOTINT);
+      return;
+    }
+    if (!resp_expire_at(v, ms ? 1 : 1000, at, now, &when)) {
+      char lc[16];
+      size_t i = 0;
+      for (; i < cmd->len && i < sizeof lc - 1; i++)
+        lc[i] = (char)tolower((unsigned char)cmd->ptr[i]);
+      lc[i] = '\0';
+      resp_error(imm(x->c), "ERR invalid expire time in '%s' command", lc);
+      return;
+    }
+  }
+  if (!check_key(x, &x->argv[1])) return;
+  rslot *sl = write_slot(x, K_BOOL);
+  if (!sl) return;
+  node_req *r = kv_req(sl, STORE_CMD_KV_EXPIRE, &x->argv[1], NULL, 0);
+  if (r) {
+    r->cmd.u.kv.now = now;
+    if (persist) r->cmd.u.kv.flags = STORE_KV_PERSIST;
+    else r->cmd.u.kv.expire = when <= (int64_t)now ? 0 : (uint64_t)when;
+  }
+  submit(x, sl, r);
+}
+
+static void cmd_flushdb(rctx *x) {
+  if (x->argc > 2 || (x->argc == 2 && !resp_arg_is(&x->argv[1], "SYNC") &&
+                      !resp_arg_is(&x->argv[1], "ASYNC"))) {
+    resp_error(imm(x->c), RESP_ERR_SYNTAX);
+    return;
+  }
+  rslot *sl = write_slot(x, K_OK);
+  if (sl) submit(x, sl, kv_req(sl, STORE_CMD_KV_FLUSH, NULL, NULL, 0));
+}
+
+/* ---- reads ------------------------------------------------------------------------ */
+
+static void cmd_get(rctx *x) {
+  wire_node *n = x->n;
+  const resp_arg *k = &x->argv[1];
+  if (!check_key(x, k)) return;
+  if (!is_leader(n)) {
+    if (!x->c->readonly) {
+      reply_moved(n, imm(x->c));
+      return;
+    }
+    n->enc.len = 0;
+    core_buf *o = imm(x->c);
+    int rc = store_fsm_get(n->fsm, (store_slice){k->ptr, k->len}, &n->enc);
+    if (rc == WIRE_OK) resp_bulk(o, n->enc.data ? n->enc.data : "", n->enc.len);
+    else if (rc == WIRE_ENOTFOUND) resp_null(o);
+    else resp_error(o, "ERR store: %s", store_fsm_errmsg(n->fsm));
+    return;
+  }
+  rslot *sl = slot_new(x->c, K_GET);
+  if (!sl) {
+    resp_error(imm(x->c), "OOM out of memory");
+    return;
+  }
+  node_req *r = req_new(sl, NODE_OP_READ, k->len);
+  if (r) {
+    memcpy(r->data, k->ptr, k->len);
+    r->key = (store_slice){r->data, k->len};
+    r->mode = WIRE_READ_LINEARIZABLE;
+  }
+  submit(x, sl, r);
+}
+
+/* The value of a live key into n->enc: WIRE_OK, WIRE_ENOTFOUND, or an
+ * error already written to out. */
+static int get_local(wire_node *n, const resp_arg *k, core_buf *out) {
+  n->enc.len = 0;
+  int rc = store_fsm_get(n->fsm, (store_slice){k->ptr, k->len}, &n->enc);
+  if (rc && rc != WIRE_ENOTFOUND)
+    resp_error(out, "ERR store: %s", store_fsm_errmsg(n->fsm));
+  return rc;
+}
+
+static void rd_mget(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                    core_buf *out) {
+  (void)c;
+  resp_array(out, argc - 1);
+  for (size_t i = 1; i < argc; i++) {
+    n->enc.len = 0;
+    if (store_fsm_get(n->fsm, (store_slice){argv[i].ptr, argv[i].len},
+                      &n->enc) == WIRE_OK)
+      resp_bulk(out, n->enc.data ? n->enc.data : "", n->enc.len);
+    else
+      resp_null(out);
+  }
+}
+
+static void rd_exists(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                      core_buf *out) {
+  (void)c;
+  int64_t k = 0;
+  for (size_t i = 1; i < argc; i++) {
+    n->enc.len = 0;
+    k += store_fsm_get(n->fsm, (store_slice){argv[i].ptr, argv[i].len},
+                       &n->enc) == WIRE_OK;
+  }
+  resp_int(out, k);
+}
+
+static void rd_strlen(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                      core_buf *out) {
+  (void)c, (void)argc;
+  int rc = get_local(n, &argv[1], out);
+  if (rc == WIRE_OK || rc == WIRE_ENOTFOUND)
+    resp_int(out, rc ? 0 : (int64_t)n->enc.len);
+}
+
+static void rd_type(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                    core_buf *out) {
+  (void)c, (void)argc;
+  int rc = get_local(n, &argv[1], out);
+  if (rc == WIRE_OK) resp_simple(out, "string");
+  else if (rc == WIRE_ENOTFOUND) resp_simple(out, "none");
+}
+
+static void rd_ttl(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                   core_buf *out) {
+  (void)c, (void)argc;
+  uint64_t now = store_now_ms(), exp;
+  int rc = store_fsm_expiry(n->fsm, (store_slice){argv[1].ptr, argv[1].len},
+                            now, &exp);
+  bool ms = toupper((unsigned char)argv[0].ptr[0]) == 'P';
+  if (rc == WIRE_ENOTFOUND) resp_int(out, -2);
+  else if (rc) resp_error(out, "ERR store: %s", store_fsm_errmsg(n->fsm));
+  else if (!exp) resp_int(out, -1);
+  else if (ms) resp_int(out, (int64_t)(exp - now));
+  else resp_int(out, (int64_t)((exp - now + 500) / 1000));
+}
+
+typedef struct match_ctx {
+  core_buf *items;
+  size_t n, max;
+  const resp_arg *pat; /* NULL: every key */
+  core_buf *last;      /* SCAN: last key visited */
+} match_ctx;
+
+static int match_cb(void *ud, store_slice key, store_slice value) {
+  (void)value;
+  match_ctx *m = ud;
+  if (m->last) {
+    m->last->len = 0;
+    core_buf_append(m->last, key.ptr, key.len);
+  }
+  if (!m->pat ||
+      resp_glob_match(m->pat->ptr, m->pat->len, key.ptr, key.len, false)) {
+    if (m->n >= m->max) return 1;
+    resp_bulk(m->items, key.ptr, key.len);
+    m->n++;
+  }
+  return 0;
+}
+
+static void rd_keys(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                    core_buf *out) {
+  (void)c, (void)argc;
+  core_buf items = {0};
+  match_ctx m = {&items, 0, RESP_KEYS_MAX, &argv[1], NULL};
+  size_t pl = resp_glob_prefix(argv[1].ptr, argv[1].len);
+  int rc = store_fsm_scan(n->fsm, (store_slice){argv[1].ptr, pl},
+                          (store_slice){NULL, 0}, 0, match_cb, &m, NULL);
+  if (rc < 0) {
+    resp_error(out, "ERR store: %s", store_fsm_errmsg(n->fsm));
+  } else if (rc > 0) {
+    resp_error(out, "ERR more than %d keys match: use SCAN", RESP_KEYS_MAX);
+  } else {
+    resp_array(out, m.n);
+    if (items.len) core_buf_append(out, items.data, items.len);
+  }
+  core_buf_free(&items);
+}
+
+static int count_cb(void *ud, store_slice key, store_slice value) {
+  (void)key, (void)value;
+  (*(int64_t *)ud)++;
+  return 0;
+}
+
+static void rd_dbsize(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                      core_buf *out) {
+  (void)c, (void)argv, (void)argc;
+  int64_t k = 0;
+  if (store_fsm_scan(n->fsm, (store_slice){NULL, 0}, (store_slice){NULL, 0},
+                     0, count_cb, &k, NULL))
+    resp_error(out, "ERR store: %s", store_fsm_errmsg(n->fsm));
+  else
+    resp_int(out, k);
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT n] [TYPE t].  The key space is
+ * ordered, so a cursor is a remembered "last key returned" (per node, the
+ * RESP_SCAN_CURSORS most recent): the guarantees of Redis hold (a key
+ * present during the whole iteration is returned, exactly once here). */
+static void rd_scan(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                    core_buf *out) {
+  resp_server *s = c->srv;
+  int64_t cur;
+  if (!resp_parse_i64(argv[1].ptr, argv[1].len, &cur) || cur < 0) {
+    resp_error(out, "ERR invalid cursor");
+    return;
+  }
+  const resp_arg *pat = NULL;
+  int64_t count = 10;
+  bool type_ok = true;
+  for (size_t i = 2; i < argc; i++) {
+    if (i + 1 >= argc) {
+      resp_error(out, RESP_ERR_SYNTAX);
+      return;
+    }
+    if (resp_arg_is(&argv[i], "MATCH")) {
+      pat = &argv[++i];
+    } else if (resp_arg_is(&argv[i], "COUNT")) {
+      i++;
+      if (!resp_parse_i64(argv[i].ptr, argv[i].len, &count)) {
+        resp_error(out, RESP_ERR_NOTINT);
+        return;
+      }
+      if (count < 1) {
+        resp_error(out, RESP_ERR_SYNTAX);
+        return;
+      }
+    } else if (resp_arg_is(&argv[i], "TYPE")) {
+      type_ok = resp_arg_is(&argv[++i], "string");
+    } else {
+      resp_error(out, RESP_ERR_SYNTAX);
+      return;
+    }
+  }
+  core_buf after = {0};
+  if (cur) {
+    scan_cursor *sc = &s->cursors[(uint64_t)cur % RESP_SCAN_CURSORS];
+    if (sc->id != (uint64_t)cur) {
+      resp_error(out, "ERR invalid cursor");
+      return;
+    }
+    core_buf_append(&after, sc->after.data, sc->after.len);
+  }
+  core_buf items = {0}, last = {0};
+  match_ctx m = {&items, 0, SIZE_MAX, pat, &last};
+  bool more = false;
+  int rc = WIRE_OK;
+  if (type_ok)
+    rc = store_fsm_scan(n->fsm, (store_slice){NULL, 0},
+                        (store_slice){after.data, after.len},
+                        (size_t)WIRE_MIN(count, 100000), match_cb, &m, &more);
+  if (rc) {
+    resp_error(out, "ERR store: %s", store_fsm_errmsg(n->fsm));
+  } else {
+    uint64_t next = 0;
+    if (more && last.len) {
+      next = ++s->cursor_seq;
+      scan_cursor *sc = &s->cursors[next % RESP_SCAN_CURSORS];
+      sc->id = next;
+      sc->after.len = 0;
+      core_buf_append(&sc->after, last.data, last.len);
+    }
+    char num[24];
+    int nl = snprintf(num, sizeof num, "%" PRIu64, next);
+    resp_array(out, 2);
+    resp_bulk(out, num, (size_t)nl);
+    resp_array(out, m.n);
+    if (items.len) core_buf_append(out, items.data, items.len);
+  }
+  core_buf_free(&after);
+  core_buf_free(&items);
+  core_buf_free(&last);
+}
+
+static int due_count(void *ud, store_slice key, store_slice value) {
+  (void)key, (void)value;
+  (*(int64_t *)ud)++;
+  return 0;
+}
+
+static void rd_info(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                    core_buf *out) {
+  resp_server *s = c->srv;
+  bool all = argc == 1;
+  bool want[3] = {all, all, all};
+  static const char *const names[3] = {"server", "replication", "keyspace"};
+  for (size_t i = 1; i < argc; i++)
+    for (int j = 0; j < 3; j++)
+      if (resp_arg_is(&argv[i], names[j]) || resp_arg_is(&argv[i], "all") ||
+          resp_arg_is(&argv[i], "default") ||
+          resp_arg_is(&argv[i], "everything"))
+        want[j] = true;
+  core_buf b = {0};
+  if (want[0]) {
+    int64_t up = (core_monotonic_ns() - s->started_ns) / 1000000000;
+    core_buf_printf(&b,
+                    "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone"
+                    "\r\nwire_version:%d.%d.%d\r\nwire_node_id:%llu\r\n"
+                    "process_id:%d\r\ntcp_port:%d\r\nuptime_in_seconds:%lld\r\n"
+                    "connected_clients:%u\r\ntotal_connections_received:%llu"
+                    "\r\ntotal_commands_processed:%llu\r\nexpired_keys:%llu"
+                    "\r\n\r\n",
+                    WIRE_VERSION_MAJOR, WIRE_VERSION_MINOR, WIRE_VERSION_PATCH,
+                    (unsigned long long)n->cfg.id, (int)getpid(),
+                    n->cfg.resp_port, (long long)up, s->n_conns,
+                    (unsigned long long)s->n_connections,
+                    (unsigned long long)s->n_commands,
+                    (unsigned long long)s->n_expired);
+  }
+  if (want[1]) {
+    bool leader = is_leader(n);
+    core_buf_printf(&b, "# Replication\r\nrole:%s\r\n",
+                    leader ? "master" : "slave");
+    if (leader) {
+      core_buf_printf(&b, "connected_slaves:%u\r\n",
+                      n->raft.configuration.n ? n->raft.configuration.n - 1
+                                              : 0);
+    } else {
+      core_buf a = {0};
+      raft_id id = 0;
+      const char *addr = NULL;
+      raft_leader(&n->raft, &id, &addr);
+      const char *host = "", *port = "";
+      char tmp[300] = "";
+      if (id && store_fsm_member_resp(n->fsm, id, &a) == 0 &&
+          a.len < sizeof tmp) {
+        memcpy(tmp, a.data, a.len);
+        char *colon = strrchr(tmp, ':');
+        if (colon) *colon = '\0', host = tmp, port = colon + 1;
+      }
+      core_buf_printf(&b, "master_host:%s\r\nmaster_port:%s\r\n"
+                          "master_link_status:%s\r\nslave_read_only:1\r\n",
+                      host, port, id ? "up" : "down");
+      core_buf_free(&a);
+    }
+    core_buf_printf(&b, "raft_term:%llu\r\nraft_commit_index:%llu\r\n"
+                        "raft_applied_index:%llu\r\n\r\n",
+                    (unsigned long long)n->raft.current_term,
+                    (unsigned long long)n->raft.commit_index,
+                    (unsigned long long)raft_last_applied(&n->raft));
+  }
+  if (want[2]) {
+    int64_t keys = 0, exp = 0;
+    store_fsm_scan(n->fsm, (store_slice){NULL, 0}, (store_slice){NULL, 0}, 0,
+                   count_cb, &keys, NULL);
+    store_fsm_due(n->fsm, UINT64_MAX, SIZE_MAX, due_count, &exp);
+    core_buf_printf(&b, "# Keyspace\r\n");
+    if (keys)
+      core_buf_printf(&b, "db0:keys=%lld,expires=%lld,avg_ttl=0\r\n",
+                      (long long)keys, (long long)exp);
+  }
+  resp_bulk(out, b.data ? b.data : "", b.len);
+  core_buf_free(&b);
+}
+
+static void cmd_mget(rctx *x) { read_cmd(x, rd_mget); }
+static void cmd_exists(rctx *x) { read_cmd(x, rd_exists); }
+static void cmd_strlen(rctx *x) { read_cmd(x, rd_strlen); }
+static void cmd_type(rctx *x) { read_cmd(x, rd_type); }
+static void cmd_ttl(rctx *x) { read_cmd(x, rd_ttl); }
+static void cmd_keys(rctx *x) { read_cmd(x, rd_keys); }
+static void cmd_scan(rctx *x) { read_cmd(x, rd_scan); }
+static void cmd_dbsize(rctx *x) { read_cmd(x, rd_dbsize); }
+
+/* INFO is answered locally on any node (a follower describes itself). */
+static void cmd_info(rctx *x) {
+  rd_info(x->n, x->c, x->argv, x->argc, imm(x->c));
+}
+
+#define W F_WRITE
+#define R F_READ
+static const resp_cmd_def COMMANDS[] = {
+    {"append", 3, W, cmd_append, 1, 1, 1},
+    {"client", -2, 0, cmd_client, 0, 0, 0},
+    {"command", -1, 0, cmd_command, 0, 0, 0},
+    {"config", -2, 0, cmd_config, 0, 0, 0},
+    {"dbsize", 1, R, cmd_dbsize, 0, 0, 0},
+    {"decr", 2, W | F_FAST, cmd_decr, 1, 1, 1},
+    {"decrby", 3, W | F_FAST, cmd_incrby, 1, 1, 1},
+    {"del", -2, W, cmd_del, 1, -1, 1},
+    {"echo", 2, F_FAST, cmd_echo, 0, 0, 0},
+    {"exists", -2, R | F_FAST, cmd_exists, 1, -1, 1},
+    {"expire", -3, W | F_FAST, cmd_expire, 1, 1, 1},
+    {"expireat", -3, W | F_FAST, cmd_expire, 1, 1, 1},
+    {"flushdb", -1, W, cmd_flushdb, 0, 0, 0},
+    {"get", 2, R | F_FAST, cmd_get, 1, 1, 1},
+    {"getdel", 2, W | F_FAST, cmd_getdel, 1, 1, 1},
+    {"getset", 3, W | F_FAST, cmd_getset, 1, 1, 1},
+    {"hello", -1, F_FAST, cmd_hello, 0, 0, 0},
+    {"incr", 2, W | F_FAST, cmd_incr, 1, 1, 1},
+    {"incrby", 3, W | F_FAST, cmd_incrby, 1, 1, 1},
+    {"info", -1, 0, cmd_info, 0, 0, 0},
+    {"keys", 2, R, cmd_keys, 0, 0, 0},
+    {"mget", -2, R | F_FAST, cmd_mget, 1, -1, 1},
+    {"mset", -3, W, cmd_mset, 1, -1, 2},
+    {"msetnx", -3, W, cmd_mset, 1, -1, 2},
+    {"persist", 2, W | F_FAST, cmd_expire, 1, 1, 1},
+    {"pexpire", -3, W | F_FAST, cmd_expire, 1, 1, 1},
+    {"pexpireat", -3, W | F_FAST, cmd_expire, 1, 1, 1},
+    {"ping", -1, F_FAST, cmd_ping, 0, 0, 0},
+    {"psetex", 4, W, cmd_setex, 1, 1, 1},
+    {"pttl", 2, R | F_FAST, cmd_ttl, 1, 1, 1},
+    {"quit", -1, F_FAST, cmd_quit, 0, 0, 0},
+    {"readonly", 1, F_FAST, cmd_readonly, 0, 0, 0},
+    {"readwrite", 1, F_FAST, cmd_readwrite, 0, 0, 0},
+    {"scan", -2, R, cmd_scan, 0, 0, 0},
+    {"select", 2, F_FAST, cmd_select, 0, 0, 0},
+    {"set", -3, W, cmd_set, 1, 1, 1},
+    {"setex", 4, W, cmd_setex, 1, 1, 1},
+    {"setnx", 3, W | F_FAST, cmd_setnx, 1, 1, 1},
+    {"strlen", 2, R | F_FAST, cmd_strlen, 1, 1, 1},
+    {"ttl", 2, R | F_FAST, cmd_ttl, 1, 1, 1},
+    {"type", 2, R | F_FAST, cmd_type, 1, 1, 1},
+    {"unlink", -2, W | F_FAST, cmd_del, 1, -1, 1},
+};
+#undef W
+#undef R
+
+static size_t cmd_count(void) { return WIRE_ARRAY_SIZE(COMMANDS); }
+static const resp_cmd_def *cmd_at(size_t i) { return &COMMANDS[i]; }
+
+static const resp_cmd_def *cmd_lookup(const resp_arg *name) {
+  size_t lo = 0, hi = WIRE_ARRAY_SIZE(COMMANDS);
+  char lc[16];
+  if (name->len >= sizeof lc) return NULL;
+  for (size_t i = 0; i < name->len; i++)
+    lc[i] = (char)tolower((unsigned char)name->ptr[i]);
+  lc[name->len] = '\0';
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(lc, COMMANDS[mid].name);
+    if (!c) return &COMMANDS[mid];
+    if (c < 0) hi = mid;
+    else lo = mid + 1;
+  }
+  return NULL;
+}
+
+static void exec_command(rconn *c, resp_arg *argv, size_t argc) {
+  resp_server *s = c->srv;
+  s->n_commands++;
+  const resp_cmd_def *cmd = cmd_lookup(&argv[0]);
+  if (!cmd) {
+    resp_unknown_command(imm(c), argv, argc);
+    return;
+  }
+  if ((cmd->arity > 0 && argc != (size_t)cmd->arity) ||
+      (cmd->arity < 0 && argc < (size_t)-cmd->arity)) {
+    resp_error(imm(c), "ERR wrong number of arguments for '%s' command",
+               cmd->name);
+    return;
+  }
+  rctx x = {c, s->n, argv, argc};
+  cmd->fn(&x);
+}
+
+/* ---- reading -------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  (void)hint;
+  rconn *c = h->data;
+  *buf = uv_buf_init(c->srv->rbuf, sizeof c->srv->rbuf);
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+  rconn *c = st->data;
+  if (nread < 0) {
+    conn_close(c);
+    return;
+  }
+  if (nread == 0 || c->closing || c->quit) return;
+  if (resp_parser_feed(&c->parser, buf->base, (size_t)nread)) {
+    resp_error(imm(c), "OOM out of memory");
+    c->quit = true;
+    conn_flush(c);
+    return;
+  }
+  c->refs++; /* a command may close the connection under us */
+  resp_arg *argv;
+  size_t argc;
+  while (!c->closing && !c->quit) {
+    resp_rc rc = resp_parser_next(&c->parser, &argv, &argc);
+    if (rc == RESP_NEED_MORE) break;
+    if (rc == RESP_ERROR) {
+      resp_error(imm(c), "%s", resp_parser_error(&c->parser));
+      c->quit = true;
+      break;
+    }
+    exec_command(c, argv, argc);
+  }
+  /* What the connection holds: the command being assembled (its complete
+   * arguments are not "unparsed" but stay in the buffer) and the rest. */
+  size_t held = c->parser.in.len;
+  if (!c->closing && !c->quit && held > c->srv->max_buffered) {
+    resp_error(imm(c),
+               "ERR client query buffer of %zu bytes exceeds the limit of "
+               "%zu bytes",
+               held, c->srv->max_buffered);
+    c->quit = true;
+  }
+  conn_drain(c);
+  conn_flush(c);
+  conn_unref(c);
+}
+
+static void on_connection(uv_stream_t *l, int status) {
+  resp_server *s = l->data;
+  if (status < 0 || s->closing) return;
+  rconn *c = core_calloc(1, sizeof *c);
+  if (!c) return;
+  c->srv = s;
+  c->refs = 1;
+  c->id = ++s->next_id;
+  resp_parser_init(&c->parser, &s->lim);
+  uv_tcp_init(l->loop, &c->tcp);
+  c->tcp.data = c;
+  s->refs++;
+  s->n_conns++;
+  s->n_connections++;
+  c->next = s->conns;
+  if (s->conns) s->conns->prev = c;
+  s->conns = c;
+  if (uv_accept(l, (uv_stream_t *)&c->tcp)) {
+    conn_close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  conn_pace(c);
+}
+
+/* ---- leader duties: our address, active expiry ----------------------------------- */
+
+typedef struct bg_req {
+  resp_server *s;
+  bool expiry;
+} bg_req;
+
+static void bg_done(node_req *req, int rc, const store_result *res, size_t n,
+                    const char *val, size_t vlen) {
+  (void)val, (void)vlen;
+  bg_req *b = req->ud;
+  resp_server *s = b->s;
+  if (b->expiry) {
+    s->expiring--;
+    if (!rc && n && res[0].status == STORE_OK) s->n_expired++;
+  } else if (rc) {
+    s->meta_term = 0; /* publish again at the next tick */
+  }
+  core_free(b);
+  node_req_free(req);
+  srv_unref(s);
+}
+
+static void bg_write(resp_server *s, const store_cmd *cmd, store_slice bytes,
+                     bool expiry) {
+  wire_node *n = s->n;
+  bg_req *b = core_calloc(1, sizeof *b);
+  node_req *r = node_req_new(NODE_OP_WRITE, bytes.len ? bytes.len : 1);
+  if (!b || !r) {
+    core_free(b);
+    node_req_free(r);
+    if (!expiry) s->meta_term = 0;
+    return;
+  }
+  memcpy(r->data, bytes.ptr, bytes.len);
+  r->data_len = bytes.len;
+  r->cmd = *cmd;
+  if (cmd->type == STORE_CMD_MEMBER_RESP)
+    r->cmd.u.member.resp_addr = (store_slice){r->data, bytes.len};
+  else
+    r->cmd.u.kv.key = (store_slice){r->data, bytes.len};
+  b->s = s;
+  b->expiry = expiry;
+  r->ud = b;
+  r->done = bg_done;
+  r->deadline_ns =
+      core_monotonic_ns() + (int64_t)n->cfg.request_timeout_ms * 1000000;
+  s->refs++;
+  if (expiry) s->expiring++;
+  node_dispatch(n, r);
+}
+
+typedef struct due_ctx {
+  resp_server *s;
+  uint64_t now;
+} due_ctx;
+
+static int due_cb(void *ud, store_slice key, store_slice value) {
+  (void)value;
+  due_ctx *d = ud;
+  store_cmd cmd = {.type = STORE_CMD_KV_EXPIRED};
+  cmd.u.kv.now = d->now;
+  bg_write(d->s, &cmd, key, true);
+  return 0;
+}
+
+static void on_timer(uv_timer_t *t) {
+  resp_server *s = t->data;
+  wire_node *n = s->n;
+  if (s->closing || !is_leader(n)) return;
+  if (s->meta_term != n->raft.current_term) {
+    s->meta_term = n->raft.current_term;
+    core_buf a = {0};
+    bool same = store_fsm_member_resp(n->fsm, n->cfg.id, &a) == 0 &&
+                a.len == strlen(n->resp_addr) &&
+                !memcmp(a.data, n->resp_addr, a.len);
+    core_buf_free(&a);
+    if (!same) {
+      store_cmd cmd = {.type = STORE_CMD_MEMBER_RESP};
+      cmd.u.member.id = n->cfg.id;
+      bg_write(s, &cmd, store_str(n->resp_addr), false);
+    }
+  }
+  /* Active expiry: one round in flight at a time; the keys due are the
+   * first records of the time index, so no sampling is needed. */
+  if (!s->expiring) {
+    due_ctx d = {s, store_now_ms()};
+    store_fsm_due(n->fsm, d.now, RESP_EXPIRE_BATCH, due_cb, &d);
+  }
+}
+
+/* ---- start / close ---------------------------------------------------------------- */
+
+static void srv_handle_closed(uv_handle_t *h) { srv_unref(h->data); }
+
+int node_resp_start(wire_node *n) {
+  if (!n->cfg.resp_on) return WIRE_OK;
+  const char *host = n->cfg.resp_host;
+  int port = n->cfg.resp_port;
+  struct sockaddr_storage sa;
+  int rv = strchr(host, ':')
+               ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&sa)
+               : uv_ip4_addr(host, port, (struct sockaddr_in *)&sa);
+  if (rv)
+    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EINVAL,
+                    "RESP server: listen address %s is not an IP address",
+                    host);
+  resp_server *s = core_calloc(1, sizeof *s);
+  if (!s)
+    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ENOMEM,
+                    "RESP server: out of memory");
+  s->n = n;
+  s->started_ns = core_monotonic_ns();
+  /* Cursors of an earlier run (or another node) are unlikely to be taken
+   * for ours: start from the clock. */
+  s->cursor_seq = (uint64_t)(core_now_ns() / 1000000 % 1000000) * 1000;
+  resp_limits_default(&s->lim);
+  s->lim.max_bulk = n->limits.value_max + 1024;
+  s->max_buffered = 2 * n->limits.value_max + (1u << 20);
+  uv_tcp_init(&n->loop, &s->listener);
+  s->listener.data = s;
+  uv_timer_init(&n->loop, &s->timer);
+  s->timer.data = s;
+  s->refs = 2;
+  rv = uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, 0);
+  if (!rv) rv = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
+  if (rv) {
+    s->closing = true;
+    uv_close((uv_handle_t *)&s->listener, srv_handle_closed);
+    uv_close((uv_handle_t *)&s->timer, srv_handle_closed);
+    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EIO,
+                    "RESP server: cannot listen on %s:%d: %s", host, port,
+                    uv_strerror(rv));
+  }
+  struct sockaddr_storage bound;
+  int blen = sizeof bound;
+  uv_tcp_getsockname(&s->listener, (struct sockaddr *)&bound, &blen);
+  int bport = bound.ss_family == AF_INET6
+                  ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                  : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+  n->cfg.resp_port = bport;
+  snprintf(n->resp_addr, sizeof n->resp_addr, strchr(host, ':') ? "[%s]:%d"
+                                                                 : "%s:%d",
+           host, bport);
+  uv_timer_start(&s->timer, on_timer, RESP_EXPIRE_TICK_MS,
+                 RESP_EXPIRE_TICK_MS);
+  n->resp = s;
+  LOG(n, WIRE_LOG_INFO, "RESP server on %s", n->resp_addr);
+  return WIRE_OK;
+}
+
+void node_resp_close(wire_node *n) {
+  resp_server *s = n->resp;
+  if (!s) return;
+  n->resp = NULL;
+  s->closing = true;
+  while (s->conns) conn_close(s->conns);
+  uv_close((uv_handle_t *)&s->listener, srv_handle_closed);
+  uv_close((uv_handle_t *)&s->timer, srv_handle_closed);
+}
