@@ -99,7 +99,11 @@ WIRE_API const wire_diag *wire_pipeline_diag(const wire_pipeline *p,
 WIRE_API const char *wire_pipeline_name(const wire_pipeline *p);
 
 /** Resume positions: before start, set the position source `source_id`
- *  continues from (copied). */
+ *  continues from (copied).  A sink that takes part in checkpoints (the
+ *  `file` sink with `exactly_once`) also takes the state committed with
+ *  that position (for the file sink, the file length to cut back to).
+ *  wire_pipeline_start() fails with WIRE_ENOTFOUND when the id names no
+ *  source or sink. */
 WIRE_API int wire_pipeline_set_resume(wire_pipeline *p, const char *source_id,
                                       const char *position);
 

@@ -8,6 +8,14 @@
  * (without fsync) or a power loss (with it).  A file created with fsync on
  * also gets its directory synced once, so the new name itself is durable.
  *
+ * With `exactly_once: true`, the sink's output is part of the pipeline's
+ * checkpoints (lib/pipeline/txn.h): its length after every batch is
+ * recorded, a checkpoint commits the length that matches the committed
+ * source position, and when the pipeline resumes from a checkpoint the file
+ * is first cut back to that length: what was written after the checkpoint
+ * is delivered again by the replay, once.  Each node running the pipeline
+ * has its own committed length (the cluster keeps one per node).
+ *
  * fdatasync failures are fatal, never retried: after a failed writeback the
  * kernel may drop the dirty pages and a second fdatasync can report success
  * for data that was lost ("fsyncgate", PostgreSQL 2018).  Retrying would
@@ -16,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,6 +33,7 @@
 #include "connectors.h"
 #include "core/core.h"
 #include "fdwriter.h"
+#include "pipeline/txn.h"
 
 typedef struct fsink {
   wire_stage *st;
@@ -31,6 +41,7 @@ typedef struct fsink {
   int fd;
   bool fsync;
   bool sync_dir; /* the file was created: sync its directory once */
+  uint64_t base;  /* file length at open */
   fdw w;
 } fsink;
 
@@ -49,6 +60,11 @@ static const wire_option file_sink_options[] = {
     {.key = "fsync", .type = WIRE_OPT_BOOL, .def = "false",
      .doc = "flush also calls fdatasync: acknowledged records survive a "
             "power loss"},
+    {.key = "exactly_once", .type = WIRE_OPT_BOOL, .def = "false",
+     .doc = "in a cluster, cut the file back to the length committed with "
+            "the source positions when the pipeline resumes, so a replay "
+            "after a crash writes no record twice (one source, one "
+            "partition)"},
     {.key = "buffer_size", .type = WIRE_OPT_INT, .def = "1048576",
      .min = 4096, .max = (int64_t)1 << 30,
      .doc = "bytes buffered in memory between write(2) calls"},
@@ -98,6 +114,8 @@ static int open_error(wire_stage *st, const char *path, int e) {
   return wire_stage_error(st, WIRE_EIO, "open %s: %s", path, strerror(e));
 }
 
+static int cut_back(fsink *s, wire_stage *st);
+
 static int file_sink_open(wire_stage *st, void **state) {
   const wire_config *cfg = wire_stage_config(st);
   fsink *s = core_calloc(1, sizeof *s);
@@ -128,8 +146,57 @@ static int file_sink_open(wire_stage *st, void **state) {
     file_sink_close(s);
     return WIRE_ENOMEM;
   }
+  if (conn_opt_bool(cfg, "exactly_once", false)) {
+    int rc = cut_back(s, st);
+    if (rc) {
+      file_sink_close(s);
+      return rc;
+    }
+  }
   *state = s;
   return WIRE_OK;
+}
+
+/* Length of the file once everything accepted so far is written. */
+static uint64_t file_sink_offset(void *state) {
+  fsink *s = state;
+  return s->base + s->w.written + fdw_pending(&s->w);
+}
+
+/* exactly_once at open: cut the file back to the committed length. */
+static int cut_back(fsink *s, wire_stage *st) {
+  struct stat sb;
+  if (fstat(s->fd, &sb) != 0)
+    return wire_stage_error(st, WIRE_EIO, "stat %s: %s", s->path,
+                            strerror(errno));
+  uint64_t len = (uint64_t)sb.st_size;
+  const char *resume = stage_resume(st);
+  if (resume) {
+    char *end;
+    errno = 0;
+    unsigned long long want = strtoull(resume, &end, 10);
+    if (errno || *end || end == resume)
+      return wire_stage_error(st, WIRE_ECORRUPT,
+                              "%s: committed length '%s' is not a number",
+                              s->path, resume);
+    if (want > len) {
+      wire_stage_log(st, WIRE_LOG_WARN,
+                     "%s is %llu bytes, shorter than the %llu committed: "
+                     "records were removed by someone else",
+                     s->path, (unsigned long long)len, want);
+    } else if (want < len) {
+      if (ftruncate(s->fd, (off_t)want) != 0)
+        return wire_stage_error(st, WIRE_EIO, "truncate %s to %llu: %s",
+                                s->path, want, strerror(errno));
+      wire_stage_log(st, WIRE_LOG_INFO,
+                     "%s cut back from %llu to the committed %llu bytes "
+                     "(records after the checkpoint are replayed)",
+                     s->path, (unsigned long long)len, want);
+      len = want;
+    }
+  }
+  s->base = len;
+  return stage_txn_enable(st, file_sink_offset, len);
 }
 
 static int file_sink_write(void *state, const wire_batch *b) {
@@ -175,3 +242,44 @@ const wire_sink_vtable conn_file_sink = {
     .flush = file_sink_flush,
     .close = file_sink_close,
 };
+
+int conn_file_sink_recover(const wire_config *cfg, const char *committed,
+                           char *err, size_t esz) {
+  if (!conn_opt_bool(cfg, "exactly_once", false)) return WIRE_OK;
+  const char *path = conn_opt_string(cfg, "path", "");
+  char *end;
+  errno = 0;
+  unsigned long long want = strtoull(committed, &end, 10);
+  if (errno || *end || end == committed)
+    return core_msg(err, esz, WIRE_ECORRUPT,
+                    "%s: committed length '%s' is not a number", path,
+                    committed);
+  struct stat sb;
+  if (stat(path, &sb) != 0) {
+    if (errno == ENOENT) return WIRE_OK;
+    return core_msg(err, esz, WIRE_EIO, "stat %s: %s", path, strerror(errno));
+  }
+  if ((unsigned long long)sb.st_size <= want) return WIRE_OK;
+  if (truncate(path, (off_t)want) != 0)
+    return core_msg(err, esz, WIRE_EIO, "truncate %s to %llu: %s", path, want,
+                    strerror(errno));
+  return core_msg(err, esz, 1, "%s cut back from %llu to the committed %llu "
+                  "bytes", path, (unsigned long long)sb.st_size, want);
+}
+
+int conn_file_sink_base(const wire_config *cfg, const char *committed,
+                        uint64_t *base) {
+  if (!conn_opt_bool(cfg, "exactly_once", false)) return 0;
+  struct stat sb;
+  uint64_t len = stat(conn_opt_string(cfg, "path", ""), &sb) == 0
+                     ? (uint64_t)sb.st_size
+                     : 0;
+  if (committed) {
+    char *end;
+    errno = 0;
+    unsigned long long want = strtoull(committed, &end, 10);
+    if (!errno && *committed && !*end && want < len) len = want;
+  }
+  *base = len;
+  return 1;
+}

@@ -35,12 +35,18 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "connectors/connectors.h"
 #include "node/node_int.h"
+#include "pipeline/txn.h"
 #include "wire/pipeline.h"
 
 #define COMPONENT "pipelines"
@@ -57,7 +63,10 @@ typedef enum rstate {
   R_DEPOSED,  /* a checkpoint was fenced off: a newer leader runs it */
 } rstate;
 
+struct sink_states;
+
 typedef struct runner {
+  struct sink_states *init_ss; /* exactly-once sinks' start offsets */
   char *name;
   uint64_t generation;
   uint64_t term; /* term the runner started in: its checkpoints carry it */
@@ -91,6 +100,8 @@ struct node_pipes {
   size_t submit_len;
   char submit_name[256];
   bool submitted;
+  bool recovered; /* exactly-once sink files cut back (followers) */
+  int64_t recover_next_ns;
   int64_t submit_next_ns;
   char *pos; /* POS_MAX scratch */
 };
@@ -254,8 +265,9 @@ char *node_pipes_runtime_json(wire_node *n, const char *name) {
 /* ---- talking to the node thread ---------------------------------------------- */
 
 typedef struct node_view {
-  bool leader, leader_known;
+  bool leader, leader_known, ready;
   uint64_t term, version;
+  char leader_http[64];
 } node_view;
 
 static void view_call(wire_node *n, node_req *req) {
@@ -264,9 +276,10 @@ static void view_call(wire_node *n, node_req *req) {
   v.term = n->raft.current_term;
   v.version = store_fsm_pipelines_version(n->fsm);
   uint64_t lid;
-  char http[64];
-  node_leader_http(n, &lid, http, sizeof http);
+  node_leader_http(n, &lid, v.leader_http, sizeof v.leader_http);
   v.leader_known = lid != 0;
+  char why[128];
+  v.ready = node_ready(n, why, sizeof why);
   node_req_finish(req, WIRE_OK, NULL, 0, (const char *)&v, sizeof v);
 }
 
@@ -343,11 +356,12 @@ static void snapshot_call(wire_node *n, node_req *req) {
   free(txt);
 }
 
-static json_t *get_snapshot(node_pipes *m, char *err, size_t esz) {
+static json_t *get_snapshot(node_pipes *m, bool barrier, char *err,
+                            size_t esz) {
   node_req *req = node_req_new(NODE_OP_CALL, 0);
   if (!req) return NULL;
   req->call = snapshot_call;
-  req->barrier = true;
+  req->barrier = barrier;
   char *val = NULL;
   size_t vl = 0;
   int rc = node_run_sync(m->n, req, CALL_TIMEOUT_MS, NULL, &val, &vl, err, esz);
@@ -394,50 +408,122 @@ static void runner_free(runner *r) {
   }
   core_free(r->src);
   core_free(r->committed);
+  core_free(r->init_ss);
   core_free(r->name);
   core_free(r);
 }
 
-/* Commit the acknowledged positions that moved.  `force_all` commits every
+/* Exactly-once sinks' offsets gathered with a source watermark. */
+typedef struct sink_states {
+  size_t n;
+  char key[8][160];
+  char val[8][24];
+  bool overflow;
+} sink_states;
+
+static void sink_state_cb(void *ud, const char *sink_id, uint64_t offset) {
+  void **a = ud;
+  sink_states *ss = a[0];
+  node_pipes *m = a[1];
+  if (ss->n == 8) {
+    ss->overflow = true;
+    return;
+  }
+  snprintf(ss->key[ss->n], sizeof ss->key[0], "sink/%s@%" PRIu64, sink_id,
+           m->n->cfg.id);
+  snprintf(ss->val[ss->n], sizeof ss->val[0], "%" PRIu64, offset);
+  ss->n++;
+}
+
+/* Watermark of source i, with the offsets of the exactly-once sinks that
+ * match it.  *out: core_free; NULL when there is none. */
+static int source_state(node_pipes *m, runner *r, size_t i, char **out,
+                        sink_states *ss) {
+  *out = NULL;
+  ss->n = 0;
+  if (!r->p) return WIRE_OK;
+  if (pipe_txn_count(r->p)) {
+    void *a[2] = {ss, m};
+    int rc = pipe_checkpoint_state(r->p, r->src[i], out, sink_state_cb, a);
+    if (rc == WIRE_OK && ss->overflow) rc = WIRE_EUNSUPPORTED;
+    return rc;
+  }
+  if (wire_pipeline_watermark(r->p, r->src[i], m->pos, POS_MAX) == WIRE_OK &&
+      m->pos[0]) {
+    if (strlen(m->pos) >= POS_MAX - 1)
+      LOG(m->n, WIRE_LOG_WARN, "pipeline %s: position of source %s is %d "
+                               "bytes or more and was cut",
+          r->name, r->src[i], POS_MAX - 1);
+    *out = core_strdup(m->pos);
+    if (!*out) return WIRE_ENOMEM;
+  }
+  return WIRE_OK;
+}
+
+/* Commit the acknowledged positions that moved (with the offsets of the
+ * exactly-once sinks, in the same raft entry).  `force_all` commits every
  * known position even when unchanged (raising the fence at start). */
 static int checkpoint(node_pipes *m, runner *r, bool force_all) {
   wire_node *n = m->n;
-  store_cmd *cmds = core_calloc(r->nsrc ? r->nsrc : 1, sizeof *cmds);
+  size_t cap = r->nsrc * 9 + 9;
+  store_cmd *cmds = core_calloc(cap, sizeof *cmds);
   char **pos = core_calloc(r->nsrc ? r->nsrc : 1, sizeof *pos);
+  sink_states *ss = core_calloc(r->nsrc ? r->nsrc : 1, sizeof *ss);
   size_t nc = 0;
   int rc = WIRE_OK;
-  if (!cmds || !pos) {
+  if (!cmds || !pos || !ss) {
     rc = WIRE_ENOMEM;
     goto out;
   }
   uint64_t out_now = r->p ? sinks_out(r->p) : r->out_at_ckpt;
   for (size_t i = 0; i < r->nsrc; i++) {
-    const char *now = NULL;
-    if (r->p &&
-        wire_pipeline_watermark(r->p, r->src[i], m->pos, POS_MAX) == WIRE_OK &&
-        m->pos[0])
-      now = m->pos;
-    else if (force_all && r->committed[i])
-      now = r->committed[i];
-    if (!now) continue;
-    if (strlen(now) >= POS_MAX - 1)
-      LOG(n, WIRE_LOG_WARN, "pipeline %s: position of source %s is %d bytes "
-                            "or more and was cut",
-          r->name, r->src[i], POS_MAX - 1);
-    if (!force_all && r->committed[i] && !strcmp(r->committed[i], now))
-      continue;
-    pos[i] = core_strdup(now);
-    if (!pos[i]) {
-      rc = WIRE_ENOMEM;
+    char *now = NULL;
+    rc = source_state(m, r, i, &now, &ss[i]);
+    if (rc) {
+      LOG(n, WIRE_LOG_WARN, "pipeline %s: state of source %s: %s", r->name,
+          r->src[i], wire_strerror(rc));
       goto out;
     }
+    if (!now && force_all && r->committed[i]) {
+      now = core_strdup(r->committed[i]);
+      if (!now) {
+        rc = WIRE_ENOMEM;
+        goto out;
+      }
+    }
+    if (!now) continue;
+    if (!force_all && r->committed[i] && !strcmp(r->committed[i], now)) {
+      core_free(now);
+      continue;
+    }
+    pos[i] = now;
     store_cmd *c = &cmds[nc++];
     c->type = STORE_CMD_CHECKPOINT;
     c->u.checkpoint.pipeline = store_str(r->name);
     c->u.checkpoint.source = store_str(r->src[i]);
     c->u.checkpoint.position = store_str(pos[i]);
     c->u.checkpoint.term = r->term;
+    for (size_t k = 0; k < ss[i].n; k++) {
+      c = &cmds[nc++];
+      c->type = STORE_CMD_CHECKPOINT;
+      c->u.checkpoint.pipeline = store_str(r->name);
+      c->u.checkpoint.source = store_str(ss[i].key[k]);
+      c->u.checkpoint.position = store_str(ss[i].val[k]);
+      c->u.checkpoint.term = r->term;
+    }
   }
+  /* At start, with the fence: where each exactly-once sink starts
+   * writing, so that a crash before the first regular checkpoint can
+   * still be cut back. */
+  if (force_all && r->init_ss && !pipe_txn_count(r->p))
+    for (size_t k = 0; k < r->init_ss->n; k++) {
+      store_cmd *c = &cmds[nc++];
+      c->type = STORE_CMD_CHECKPOINT;
+      c->u.checkpoint.pipeline = store_str(r->name);
+      c->u.checkpoint.source = store_str(r->init_ss->key[k]);
+      c->u.checkpoint.position = store_str(r->init_ss->val[k]);
+      c->u.checkpoint.term = r->term;
+    }
   int64_t t0 = core_monotonic_ns();
   if (nc) {
     store_result res = {0};
@@ -482,6 +568,7 @@ static int checkpoint(node_pipes *m, runner *r, bool force_all) {
 out:
   for (size_t i = 0; pos && i < r->nsrc; i++) core_free(pos[i]);
   core_free(pos);
+  core_free(ss);
   core_free(cmds);
   return rc;
 }
@@ -542,6 +629,47 @@ static runner *runner_start(node_pipes *m, json_t *rec) {
                pos, wire_pipeline_errmsg(r->p));
       goto failed;
     }
+  }
+  /* Exactly-once sinks: the output length this node committed. */
+  char suffix[32];
+  snprintf(suffix, sizeof suffix, "@%" PRIu64, n->cfg.id);
+  const char *key;
+  json_t *val;
+  json_object_foreach(committed, key, val) {
+    size_t kl = strlen(key), sl = strlen(suffix);
+    if (strncmp(key, "sink/", 5) || kl <= 5 + sl ||
+        strcmp(key + kl - sl, suffix))
+      continue;
+    char sid[128];
+    snprintf(sid, sizeof sid, "%.*s", (int)(kl - 5 - sl), key + 5);
+    if (wire_pipeline_set_resume(r->p, sid, json_string_value(val))) goto oom;
+  }
+  r->init_ss = core_calloc(1, sizeof *r->init_ss);
+  if (!r->init_ss) goto oom;
+  for (size_t i = 0; i < nn; i++) {
+    wire_node_stats s;
+    if (wire_pipeline_node_stats(r->p, i, &s) || s.kind != WIRE_NODE_SINK ||
+        strcmp(s.type, "file"))
+      continue;
+    wire_node_kind kind;
+    const char *type;
+    const wire_config *cfg = pipe_node_config(r->p, s.id, &kind, &type);
+    char ck[160];
+    snprintf(ck, sizeof ck, "sink/%s%s", s.id, suffix);
+    uint64_t base;
+    if (!cfg ||
+        conn_file_sink_base(
+            cfg, json_string_value(json_object_get(committed, ck)), &base) != 1)
+      continue;
+    if (r->init_ss->n == 8) {
+      snprintf(r->err, sizeof r->err,
+               "at most 8 exactly_once sinks per pipeline");
+      goto failed;
+    }
+    sink_states *ss = r->init_ss;
+    snprintf(ss->key[ss->n], sizeof ss->key[0], "%s", ck);
+    snprintf(ss->val[ss->n], sizeof ss->val[0], "%" PRIu64, base);
+    ss->n++;
   }
   /* Raise the fence in our term before anything runs. */
   rc = checkpoint(m, r, true);
@@ -712,15 +840,179 @@ static void submit_file(node_pipes *m, int64_t now) {
         m->n->cfg.pipeline);
 }
 
+/* GET http://hostport/path from the leader, blocking (this thread only
+ * waits for the node), with X-Wire-Forwarded so that a node that stopped
+ * leading answers 503 instead of proxying.  The JSON body of a 200, else
+ * NULL with *status set (0: no answer). */
+static json_t *leader_get(const char *hostport, const char *path, int *status,
+                          char *err, size_t esz) {
+  *status = 0;
+  char host[64];
+  int port;
+  if (!node_split_hostport(hostport, host, sizeof host, &port)) {
+    snprintf(err, esz, "bad leader address '%s'", hostport);
+    return NULL;
+  }
+  char portstr[16];
+  snprintf(portstr, sizeof portstr, "%d", port);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+  struct addrinfo *ai = NULL;
+  int gr = getaddrinfo(host, portstr, &hints, &ai);
+  if (gr) {
+    snprintf(err, esz, "%s: %s", hostport, gai_strerror(gr));
+    return NULL;
+  }
+  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct timeval tv = {5, 0};
+  if (fd >= 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+  if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    snprintf(err, esz, "connect %s: %s", hostport, strerror(errno));
+    if (fd >= 0) close(fd);
+    freeaddrinfo(ai);
+    return NULL;
+  }
+  freeaddrinfo(ai);
+  char req[1024];
+  int rl = snprintf(req, sizeof req,
+                    "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
+                    "X-Wire-Forwarded: 1\r\n\r\n",
+                    path, hostport);
+  core_buf b = {0};
+  json_t *out = NULL;
+  if (rl <= 0 || (size_t)rl >= sizeof req || write(fd, req, (size_t)rl) != rl) {
+    snprintf(err, esz, "send to %s: %s", hostport, strerror(errno));
+    goto done;
+  }
+  char chunk[16384];
+  ssize_t k;
+  while ((k = read(fd, chunk, sizeof chunk)) > 0)
+    if (b.len > (64u << 20) || core_buf_append(&b, chunk, (size_t)k)) {
+      snprintf(err, esz, "answer of %s too large", hostport);
+      goto done;
+    }
+  if (k < 0) {
+    snprintf(err, esz, "read from %s: %s", hostport, strerror(errno));
+    goto done;
+  }
+  const char *hdr_end =
+      b.len ? memmem(b.data, b.len, "\r\n\r\n", 4) : NULL;
+  if (!hdr_end || b.len < 12 || memcmp(b.data, "HTTP/1.", 7)) {
+    snprintf(err, esz, "malformed answer from %s", hostport);
+    goto done;
+  }
+  *status = atoi(b.data + 9);
+  if (*status != 200) {
+    snprintf(err, esz, "%s answered %d", hostport, *status);
+    goto done;
+  }
+  /* Our server answers with Content-Length (never chunked). */
+  const char *body = hdr_end + 4;
+  json_error_t je;
+  out = json_loadb(body, (size_t)(b.data + b.len - body), 0, &je);
+  if (!out) snprintf(err, esz, "answer of %s: %s", hostport, je.text);
+done:
+  core_buf_free(&b);
+  close(fd);
+  return out;
+}
+
+/* A node that ran pipelines with exactly-once file sinks, and now does not
+ * lead (it restarted, or lost leadership), cuts those files back to the
+ * lengths it committed: what it wrote after its last checkpoint is being
+ * delivered again by the leader.  The committed lengths come from the
+ * leader (read after a raft barrier), never from this node's own state,
+ * which may lag behind what it committed. */
+static int recover_sinks(node_pipes *m, const char *leader_http) {
+  wire_node *n = m->n;
+  char err[512], path[512];
+  int status;
+  json_t *list = leader_get(leader_http, "/pipelines", &status, err, sizeof err);
+  if (!list) {
+    LOG(n, WIRE_LOG_DEBUG, "recovering sinks: %s (retrying)", err);
+    return WIRE_EAGAIN;
+  }
+  char suffix[32];
+  snprintf(suffix, sizeof suffix, "@%" PRIu64, n->cfg.id);
+  size_t sl = strlen(suffix);
+  int rc = WIRE_OK;
+  json_t *arr = json_object_get(list, "pipelines");
+  for (size_t i = 0; i < json_array_size(arr) && !rc; i++) {
+    const char *name =
+        json_string_value(json_object_get(json_array_get(arr, i), "name"));
+    if (!name) continue;
+    core_buf enc = {0};
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+      if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+          (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.')
+        core_buf_putc(&enc, (char)*c);
+      else
+        core_buf_printf(&enc, "%%%02X", *c);
+    }
+    snprintf(path, sizeof path, "/pipelines/%.*s", (int)WIRE_MIN(enc.len, 400),
+             enc.data ? enc.data : "");
+    core_buf_free(&enc);
+    json_t *rec = leader_get(leader_http, path, &status, err, sizeof err);
+    if (!rec) {
+      if (status != 404) rc = WIRE_EAGAIN; /* deleted meanwhile: fine */
+      continue;
+    }
+    json_t *def = json_object_get(rec, "definition");
+    wire_pipeline *p = NULL;
+    const char *key;
+    json_t *val;
+    json_object_foreach(json_object_get(rec, "committed"), key, val) {
+      size_t kl = strlen(key);
+      if (strncmp(key, "sink/", 5) || kl <= 5 + sl ||
+          strcmp(key + kl - sl, suffix))
+        continue;
+      if (!p && (wire_pipeline_parse(n->ctx, json_string_value(def),
+                                     json_string_length(def), name, &p) ||
+                 wire_pipeline_validate(p))) {
+        LOG(n, WIRE_LOG_WARN, "pipeline %s: cannot parse its definition to "
+                              "recover its sinks",
+            name);
+        break;
+      }
+      char sid[128];
+      snprintf(sid, sizeof sid, "%.*s", (int)(kl - 5 - sl), key + 5);
+      wire_node_kind kind;
+      const char *type;
+      const wire_config *cfg = pipe_node_config(p, sid, &kind, &type);
+      if (!cfg || kind != WIRE_NODE_SINK || strcmp(type, "file")) continue;
+      const char *pos =
+          json_string_value(json_object_get(val, "position"));
+      int r2 = conn_file_sink_recover(cfg, pos ? pos : "", err, sizeof err);
+      if (r2 < 0)
+        LOG(n, WIRE_LOG_ERROR, "pipeline %s: sink %s: %s", name, sid, err);
+      else if (r2 > 0)
+        LOG(n, WIRE_LOG_INFO, "pipeline %s: sink %s: %s", name, sid, err);
+    }
+    wire_pipeline_free(p);
+    json_decref(rec);
+  }
+  json_decref(list);
+  return rc;
+}
+
 static void step(node_pipes *m) {
   char err[512];
   node_view v;
   if (get_view(m, &v, err, sizeof err)) return;
   int64_t now = core_monotonic_ns();
   if (v.leader_known) submit_file(m, now);
+  if (!v.leader && v.leader_known && v.leader_http[0] && !m->recovered &&
+      now >= m->recover_next_ns) {
+    if (recover_sinks(m, v.leader_http) == WIRE_OK) m->recovered = true;
+    else m->recover_next_ns = now + 200000000LL;
+  }
   if (!v.leader || v.term != m->term) {
-    if (m->nrs)
+    if (m->nrs) {
       stop_all(m, false, v.leader ? "new term" : "this node no longer leads");
+      m->recovered = false; /* cut back what they wrote after committing */
+    }
     m->term = v.leader ? v.term : 0;
     m->reload = true;
     if (!v.leader) {
@@ -729,7 +1021,7 @@ static void step(node_pipes *m) {
     }
   }
   if (m->reload || v.version != m->seen_version) {
-    json_t *snap = get_snapshot(m, err, sizeof err);
+    json_t *snap = get_snapshot(m, true, err, sizeof err);
     if (!snap) {
       LOG(m->n, WIRE_LOG_DEBUG, "reading pipelines: %s", err);
       return;

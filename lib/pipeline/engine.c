@@ -388,6 +388,7 @@ static void *sink_main(void *arg) {
       batch_unref(b);
       continue;
     }
+    if (n->txn) txn_written(n, b);
     if (!s.npending) s.first_pending_ns = core_monotonic_ns();
     s.pending[s.npending++] = b;
     int64_t now = core_monotonic_ns();

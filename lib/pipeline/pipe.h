@@ -71,6 +71,8 @@ struct src_track {
   size_t head, len, cap;
   uint64_t next_seq;
   char *watermark;      /* last committed position (owned) */
+  uint64_t wm_seq;      /* sequence number of that batch ... */
+  bool wm_has_seq;      /* ... unless it is the resume position */
   uint64_t wm_version;  /* bumps when the watermark moves */
   atomic_bool *frozen;  /* the pipeline failed: stop advancing */
 };
@@ -82,6 +84,10 @@ int track_add(src_track *t, wire_batch *b);
 void track_complete(src_track *t, uint64_t seq);
 /* Copy the watermark if its version differs from *version. */
 bool track_watermark(src_track *t, uint64_t *version, char **out);
+/* Copy the watermark (*out NULL when none) and the sequence number of its
+ * batch (*has_seq false for the resume position).  false on OOM. */
+bool track_watermark_seq(src_track *t, char **out, uint64_t *seq,
+                         bool *has_seq);
 
 /* ---- runtime DAG --------------------------------------------------------- */
 
@@ -121,12 +127,24 @@ struct rnode {
   core_queue q; /* sinks */
   bool q_init;
   int flush_interval_ms;
+  /* exactly-once sinks (txn.h): per written batch, the sequence number of
+   * its source batch and the sink's offset after it (under txn_mu) */
+  bool txn, txn_broken;
+  uint64_t (*txn_offset)(void *state);
+  pthread_mutex_t txn_mu;
+  struct txn_ent *txn_ring;
+  size_t txn_head, txn_len, txn_cap;
+  uint64_t txn_base; /* offset at open, then of the last trimmed entry */
   /* operations: one instance per partition */
   wire_stage *pstages;
   void **pstates;
   bool *popened;
   wire_batch **pouts; /* partitions x nports output slots */
 };
+
+typedef struct txn_ent {
+  uint64_t seq, off;
+} txn_ent;
 
 struct wire_emitter {
   rnode *node;
@@ -168,6 +186,10 @@ struct wire_pipeline {
   pthread_mutex_t dlq_mu;
   int64_t start_ns, end_ns;
 };
+
+/* txn.c */
+void txn_written(rnode *r, const wire_batch *b);
+void txn_destroy(rnode *r);
 
 /* engine.c */
 int engine_start(wire_pipeline *p);

@@ -167,9 +167,9 @@ WIRE_API int wire_pipeline_start(wire_pipeline *p) {
     return rc;
   for (size_t i = 0; i < p->nresume; i++) {
     long k = spec_find(&p->spec, p->resume[i].id);
-    if (k < 0 || p->spec.nodes[k]->kind != WIRE_NODE_SOURCE)
+    if (k < 0 || p->spec.nodes[k]->kind == WIRE_NODE_OP)
       return core_msg(p->errmsg, sizeof p->errmsg, WIRE_ENOTFOUND,
-                      "resume position for unknown source '%s'",
+                      "resume position for unknown source or sink '%s'",
                       p->resume[i].id);
   }
   p->errmsg[0] = '\0';
@@ -325,6 +325,7 @@ WIRE_API void wire_pipeline_free(wire_pipeline *p) {
       core_free(r->consumers[k].v);
     core_free(r->consumers);
     if (r->track_init) track_destroy(&r->track);
+    txn_destroy(r);
   }
   core_free(p->nodes);
   for (size_t i = 0; i < p->nresume; i++) {

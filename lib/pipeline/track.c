@@ -70,6 +70,8 @@ void track_complete(src_track *t, uint64_t seq) {
     track_ent *e = &t->ring[t->head];
     core_free(t->watermark);
     t->watermark = e->pos;
+    t->wm_seq = e->seq;
+    t->wm_has_seq = true;
     e->pos = NULL;
     t->wm_version++;
     t->head = (t->head + 1) % t->cap;
@@ -87,4 +89,15 @@ bool track_watermark(src_track *t, uint64_t *version, char **out) {
   }
   pthread_mutex_unlock(&t->mu);
   return changed;
+}
+
+bool track_watermark_seq(src_track *t, char **out, uint64_t *seq,
+                         bool *has_seq) {
+  pthread_mutex_lock(&t->mu);
+  *out = t->watermark ? core_strdup(t->watermark) : NULL;
+  *seq = t->wm_seq;
+  *has_seq = t->wm_has_seq;
+  bool ok = !t->watermark || *out;
+  pthread_mutex_unlock(&t->mu);
+  return ok;
 }

@@ -3,9 +3,12 @@
  * append versus truncate, NDJSON framing of multi-line values, the `lines`
  * format, fsync, a large volume through a small buffer, a clear error for a
  * path in a missing directory, ENOSPC (/dev/full) handled as a retryable
- * error with its reason, and the `null` sink's counting.
+ * error with its reason, the `null` sink's counting, and `exactly_once`:
+ * the committed length matching a watermark, and the cut back to it when
+ * the pipeline resumes.
  */
 #include "conn_test.h"
+#include "pipeline/txn.h"
 
 typedef struct fixture {
   char *dir, *out;
@@ -172,6 +175,97 @@ static void test_null_sink_counts(void **state) {
   harness_free(h);
 }
 
+/* ---- exactly_once ------------------------------------------------------- */
+
+typedef struct ckpt {
+  char pos[256];
+  char off[32];
+  int sinks;
+} ckpt;
+
+static void ckpt_sink(void *ud, const char *sink_id, uint64_t offset) {
+  ckpt *c = ud;
+  assert_string_equal(sink_id, "out");
+  snprintf(c->off, sizeof c->off, "%llu", (unsigned long long)offset);
+  c->sinks++;
+}
+
+/* generator(count) -> jq .seq -> file (exactly_once), resumed from `from`
+ * when given; returns the checkpoint state at the end. */
+static ckpt run_eo(const char *path, int count, const ckpt *from,
+                   const char *extra) {
+  wire_ctx *ctx = NULL;
+  assert_int_equal(wire_ctx_new(&ctx), 0);
+  wire_ctx_set_log(ctx, WIRE_LOG_ERROR, NULL, NULL);
+  char *yaml = ct_fmt("name: eo\n%s"
+                      "sources: [{id: gen, type: generator, count: %d}]\n"
+                      "operations: [{id: j, type: jq, inputs: [gen], expr: '.seq'}]\n"
+                      "sinks: [{id: out, type: file, inputs: [j], path: '%s', "
+                      "exactly_once: true}]\n",
+                      extra ? extra : "", count, path);
+  wire_pipeline *p = NULL;
+  assert_int_equal(wire_pipeline_parse(ctx, yaml, strlen(yaml), "t", &p), 0);
+  free(yaml);
+  if (from) {
+    assert_int_equal(wire_pipeline_set_resume(p, "gen", from->pos), 0);
+    assert_int_equal(wire_pipeline_set_resume(p, "out", from->off), 0);
+  }
+  ckpt c = {0};
+  int rc = wire_pipeline_start(p);
+  if (rc) {
+    snprintf(c.pos, sizeof c.pos, "%s", wire_pipeline_errmsg(p));
+    c.sinks = -1;
+  } else {
+    assert_int_equal(wire_pipeline_wait(p, 20000), 0);
+    assert_int_equal(pipe_txn_count(p), 1);
+    char *pos = NULL;
+    assert_int_equal(pipe_checkpoint_state(p, "gen", &pos, ckpt_sink, &c), 0);
+    assert_non_null(pos);
+    snprintf(c.pos, sizeof c.pos, "%s", pos);
+    free(pos);
+  }
+  wire_pipeline_free(p);
+  wire_ctx_free(ctx);
+  return c;
+}
+
+static void expect_seqs(const char *path, int n) {
+  size_t len;
+  char *text = ct_read(path, &len);
+  int next = 0;
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+    assert_int_equal(atoi(line), next++);
+  assert_int_equal(next, n);
+  free(text);
+}
+
+static void test_exactly_once(void **state) {
+  fixture *f = *state;
+  /* All acknowledged: the committed length is the file's. */
+  ckpt a = run_eo(f->out, 400, NULL, NULL);
+  assert_int_equal(a.sinks, 1);
+  struct stat sb;
+  assert_int_equal(stat(f->out, &sb), 0);
+  assert_int_equal(strtoull(a.off, NULL, 10), (unsigned long long)sb.st_size);
+  expect_seqs(f->out, 400);
+  /* Go on to 1000, then "crash": more records after what was committed
+   * (and a torn line). */
+  ckpt b = run_eo(f->out, 1000, &a, NULL);
+  assert_int_equal(b.sinks, 1);
+  expect_seqs(f->out, 1000);
+  ct_puts(f->out, "a", "12345\n99");
+  /* Resuming from the first checkpoint cuts the file back to its length
+   * and replays 400..999: every record exactly once. */
+  ckpt c = run_eo(f->out, 1000, &a, NULL);
+  assert_string_equal(c.off, b.off);
+  expect_seqs(f->out, 1000);
+  /* One source and one partition only. */
+  ckpt d = run_eo(f->out, 10, NULL, "partitions: 2\n");
+  assert_int_equal(d.sinks, -1);
+  assert_non_null(strstr(d.pos, "exactly_once needs a pipeline with one "
+                                "source and one partition"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_write_append_truncate, setup,
@@ -182,6 +276,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_missing_directory, setup, teardown),
       cmocka_unit_test(test_enospc_is_retryable),
       cmocka_unit_test(test_null_sink_counts),
+      cmocka_unit_test_setup_teardown(test_exactly_once, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
