@@ -9,7 +9,7 @@
  *   wire-node run FILE        run a pipeline in-process until its bounded
  *                             sources are exhausted (Ctrl-C: graceful stop)
  *   wire-node validate FILE   print FILE:LINE:COL diagnostics, exit 1 if any
- *   wire-node demo [DIR]      run the built-in demo pipeline
+ *   wire-node demo [DIR]      a single-node cluster running the demo pipeline
  *   wire-node types [--markdown]   list sources, operations and sinks
  *   wire-node version
  */
@@ -48,8 +48,10 @@ static void usage(FILE *f) {
           "  run FILE [--resume SOURCE=POSITION]... [--quiet] [--log-level L]\n"
           "                    run a pipeline in this process\n"
           "  validate FILE     check a pipeline definition\n"
-          "  demo [DIR]        run the built-in demo pipeline (output in DIR,\n"
-          "                    default ./wire-demo)\n"
+          "  demo [DIR] [SERVE OPTIONS]\n"
+          "                    start a single-node cluster (data and output\n"
+          "                    in DIR, default ./wire-demo) with the built-in\n"
+          "                    demo pipeline submitted to it\n"
           "  types [--markdown]  list the source, operation and sink types\n"
           "  version           print the version\n");
 }
@@ -254,53 +256,81 @@ static const char demo_yaml[] =
     "  - {id: errors, type: jq, inputs: [gen], expr: 'select(.level == \"error\") | {seq, user, msg}'}\n"
     "  - {id: warnings, type: jq, inputs: [gen], expr: 'select(.level == \"warn\")'}\n"
     "sinks:\n"
-    "  - {id: errors_out, type: file, inputs: [errors], path: DIR/errors.ndjson, append: false}\n"
-    "  - {id: warnings_out, type: file, inputs: [warnings], path: DIR/warnings.ndjson, append: false}\n";
+    "  - {id: errors_out, type: file, inputs: [errors], path: DIR/errors.ndjson, exactly_once: true}\n"
+    "  - {id: warnings_out, type: file, inputs: [warnings], path: DIR/warnings.ndjson, exactly_once: true}\n";
 
+static int cmd_serve(wire_ctx *ctx, int argc, char **argv);
+
+/* wire-node demo [DIR [SERVE OPTIONS]]: a single-node cluster in DIR/node1
+ * with the demo pipeline submitted to it (exactly-once file sinks in DIR). */
 static int cmd_demo(wire_ctx *ctx, int argc, char **argv) {
-  const char *dir = argc > 0 ? argv[0] : "wire-demo";
+  const char *dir = argc > 0 && argv[0][0] != '-' ? argv[0] : "wire-demo";
+  int skip = argc > 0 && argv[0][0] != '-' ? 1 : 0;
   if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
     fprintf(stderr, "wire-node: mkdir %s: %s\n", dir, strerror(errno));
     return EXIT_RUNTIME;
   }
-  /* Substitute DIR in the definition. */
-  char yaml[4096];
+  char adir[4096];
+  if (!realpath(dir, adir)) {
+    fprintf(stderr, "wire-node: %s: %s\n", dir, strerror(errno));
+    return EXIT_RUNTIME;
+  }
+  /* Substitute DIR (absolute: the sinks' paths do not depend on the working
+   * directory of the node that runs the pipeline). */
+  char yaml[8192];
   size_t o = 0;
-  for (const char *s = demo_yaml; *s && o + 512 < sizeof yaml;) {
+  for (const char *s = demo_yaml; *s && o + 4200 < sizeof yaml;) {
     if (strncmp(s, "DIR", 3) == 0) {
-      o += (size_t)snprintf(yaml + o, sizeof yaml - o, "%s", dir);
+      o += (size_t)snprintf(yaml + o, sizeof yaml - o, "%s", adir);
       s += 3;
     } else {
       yaml[o++] = *s++;
     }
   }
   yaml[o] = '\0';
-  char path[1024];
-  snprintf(path, sizeof path, "%s/demo.yaml", dir);
+  char path[4200], data[4200];
+  snprintf(path, sizeof path, "%s/demo.yaml", adir);
+  snprintf(data, sizeof data, "%s/node1", adir);
   FILE *f = fopen(path, "w");
-  if (f) {
-    fputs(yaml, f);
-    fclose(f);
+  if (!f || fputs(yaml, f) < 0 || fclose(f) != 0) {
+    fprintf(stderr, "wire-node: write %s: %s\n", path, strerror(errno));
+    return EXIT_RUNTIME;
   }
-  printf("wire-node %s demo\n", wire_version_string());
-  printf("  pipeline:  %s (generator -> jq filters -> file sinks)\n", path);
-  printf("  output:    %s/errors.ndjson and %s/warnings.ndjson\n", dir, dir);
-  printf("  200,000 records at 50,000/s; Ctrl-C stops gracefully.\n");
+  printf("wire-node %s demo: a single-node cluster running a pipeline\n",
+         wire_version_string());
+  printf("  node 1:    data in %s, HTTP API on http://127.0.0.1:8001 "
+         "(unless --http is given)\n",
+         data);
+  printf("  pipeline:  %s (generator -> jq filters -> file sinks),\n", path);
+  printf("             submitted to the cluster and run by its leader\n");
+  printf("  output:    %s/errors.ndjson and %s/warnings.ndjson\n", adir, adir);
+  printf("  watch:     curl http://127.0.0.1:8001/pipelines/demo\n");
+  printf("  add nodes: wire-node serve --id 2 --data-dir %s/node2 --raft "
+         "127.0.0.1:7002 --http 127.0.0.1:8002 --join 127.0.0.1:8001\n",
+         adir);
+  printf("             wire-node serve --id 3 --data-dir %s/node3 --raft "
+         "127.0.0.1:7003 --http 127.0.0.1:8003 --join 127.0.0.1:8001\n",
+         adir);
+  printf("  Ctrl-C stops the node gracefully; run the demo again to restart "
+         "it from %s.\n",
+         data);
   fflush(stdout);
-  wire_pipeline *p = NULL;
-  int rc = wire_pipeline_parse(ctx, yaml, o, path, &p);
-  if (rc != WIRE_OK) {
-    print_diags(p, stderr);
-    wire_pipeline_free(p);
-    return EXIT_INVALID;
-  }
-  install_signals();
-  rc = run_pipeline(p, false);
-  wire_pipeline_free(p);
-  if (rc == 0)
-    printf("done: see %s/errors.ndjson (try: head -3 %s/errors.ndjson)\n",
-           dir, dir);
-  return rc;
+  char *args[64];
+  int n = 0;
+  args[n++] = "--id";
+  args[n++] = "1";
+  args[n++] = "--data-dir";
+  args[n++] = data;
+  args[n++] = "--raft";
+  args[n++] = "127.0.0.1:7001";
+  args[n++] = "--http";
+  args[n++] = "127.0.0.1:8001";
+  args[n++] = "--bootstrap";
+  args[n++] = "--pipeline";
+  args[n++] = path;
+  for (int i = skip; i < argc && n < 63; i++) args[n++] = argv[i];
+  args[n] = NULL;
+  return cmd_serve(ctx, n, args);
 }
 
 static const char *opt_type_name(wire_opt_type t) {

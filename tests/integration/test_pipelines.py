@@ -23,6 +23,7 @@ union of those files is what was delivered.
 import json
 import os
 import random
+import shutil
 import sys
 import time
 
@@ -304,9 +305,47 @@ def test_failed_sink(wire_node):
         expect(len(lines(lead, 'no/such/dir/out.txt')) == 100, 'records after resume')
 
 
+def test_demo(wire_node):
+    """`wire-node demo DIR`: a single-node cluster running the demo."""
+    import signal
+    import subprocess
+    import tempfile
+    from cluster import Node, free_port
+    d = tempfile.mkdtemp(prefix='wire-it-demo-', dir='/tmp')
+    http, raft = free_port(), free_port()
+    log = open(os.path.join(d, 'demo.log'), 'wb')
+    proc = subprocess.Popen([wire_node, 'demo', d, '--http', '127.0.0.1:%d' % http,
+                             '--raft', '127.0.0.1:%d' % raft], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        nd = Node(wire_node, 1, d)
+        nd.http_port = http
+        wait_until(lambda: nd.request('GET', '/pipelines/demo', timeout=1)[0] == 200, 15,
+                   'the demo pipeline to be submitted')
+        doc = wait_until(lambda: (lambda x: x if (x.get('runtime') or {}).get('finished') else None)(
+            nd.json('GET', '/pipelines/demo')[1]), 30, 'the demo to finish', interval=0.2)
+        outs = {n['id']: n['out'] for n in doc['runtime']['nodes']}
+        got = {}
+        for sink, fname in (('errors_out', 'errors.ndjson'), ('warnings_out', 'warnings.ndjson')):
+            with open(os.path.join(d, fname), 'rb') as f:
+                got[sink] = [json.loads(x) for x in f.read().splitlines()]
+            expect(len(got[sink]) == outs[sink] > 0,
+                   '%s: %d lines, sink says %s' % (fname, len(got[sink]), outs[sink]))
+        expect(all(set(r) == {'seq', 'user', 'msg'} for r in got['errors_out']),
+               'errors projected to seq, user, msg: %s' % got['errors_out'][:2])
+        expect(all(r['level'] == 'warn' for r in got['warnings_out']), 'warnings kept whole')
+        proc.send_signal(signal.SIGTERM)
+        expect(proc.wait(15) == 0, 'demo exit code %s' % proc.returncode)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == '__main__':
     tests = [test_pause_resume_replace_delete, test_failed_sink, test_kill_leader_mid_stream,
              test_kill_leader_mid_stream_exactly_once, test_three_kills_in_a_row_exactly_once,
-             test_graceful_whole_cluster_restart]
+             test_graceful_whole_cluster_restart, test_demo]
     only = os.environ.get('WIRE_IT_ONLY')
     run([t for t in tests if not only or t.__name__ in only.split(',')])
