@@ -2,11 +2,14 @@
  * Node tests in one process: real raft (libuv backend, TCP on 127.0.0.1),
  * real RocksDB in temporary directories.  Single-node clusters: bootstrap,
  * the key-value API (sync and async), limits, group commit, restart from
- * disk, two nodes in one process, refusal of a data dir without a cluster.
+ * disk, two nodes in one process, refusal of a data dir without a cluster,
+ * pipelines through the C API (validation, create, transient sink failures
+ * retried, info, pause, delete).
  * Multi-node behaviour (join, forwarding, failover) is tested with real
  * processes in tests/integration/.
  */
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -403,6 +406,114 @@ static void test_two_nodes_one_process(void **state) {
   tnode_fini(&b);
 }
 
+/* ---- pipelines through the C API ------------------------------------------- */
+
+/* A sink whose first `fail` writes answer WIRE_EAGAIN (transient). */
+typedef struct flaky {
+  pthread_mutex_t mu;
+  int fail, failed;
+  size_t n;
+} flaky;
+
+static int flaky_open(wire_stage *st, void **state) {
+  *state = wire_config_user(wire_stage_config(st));
+  return WIRE_OK;
+}
+
+static int flaky_write(void *state, const wire_batch *b) {
+  flaky *f = state;
+  pthread_mutex_lock(&f->mu);
+  int rc = WIRE_OK;
+  if (f->failed < f->fail) f->failed++, rc = WIRE_EAGAIN;
+  else f->n += wire_batch_count(b);
+  pthread_mutex_unlock(&f->mu);
+  return rc;
+}
+
+static void flaky_close(void *state) { (void)state; }
+
+static const wire_sink_vtable flaky_vt = {
+    .version = WIRE_SINK_VERSION,
+    .name = "flaky",
+    .doc = "test sink failing its first writes transiently",
+    .open = flaky_open,
+    .write = flaky_write,
+    .close = flaky_close,
+};
+
+static char *info_of(wire_node *n, const char *name) {
+  char *json = NULL;
+  int rc = wire_node_pipeline_info(n, name, &json, 0);
+  if (rc) fail_msg("info %s: %s", name, wire_node_errmsg(n));
+  return json;
+}
+
+static void test_pipeline_api(void **state) {
+  (void)state;
+  tnode t;
+  tnode_init(&t);
+  flaky fl = {.fail = 3};
+  pthread_mutex_init(&fl.mu, NULL);
+  assert_int_equal(wire_ctx_register_sink(t.ctx, &flaky_vt, &fl), WIRE_OK);
+  start_node(&t, 1, true, NULL);
+  wait_leader(&t);
+
+  /* Invalid definitions are refused with every problem and its place. */
+  const char bad[] = "name: p\nsources:\n  - {id: g, type: nope}\n"
+                     "sinks:\n  - {id: s, type: flaky, inputs: [x]}\n";
+  assert_int_equal(wire_node_pipeline_submit(t.node, bad, sizeof bad - 1,
+                                             false, NULL, 0, 0),
+                   WIRE_ECONFIG);
+  assert_non_null(strstr(wire_node_errmsg(t.node), "<submitted>:3:"));
+  assert_non_null(strstr(wire_node_errmsg(t.node), "<submitted>:5:"));
+
+  const char good[] = "name: p\nsources:\n  - {id: g, type: generator, "
+                      "count: 5000}\nsinks:\n  - {id: s, type: flaky, "
+                      "inputs: [g]}\n";
+  char name[64];
+  assert_int_equal(wire_node_pipeline_submit(t.node, good, sizeof good - 1,
+                                             false, name, sizeof name, 0),
+                   WIRE_OK);
+  assert_string_equal(name, "p");
+  assert_int_equal(wire_node_pipeline_submit(t.node, good, sizeof good - 1,
+                                             false, NULL, 0, 0),
+                   WIRE_EEXISTS);
+
+  /* The transient failures are retried with backoff; it finishes. */
+  char *json = NULL;
+  for (int i = 0; i < 200; i++) {
+    free(json);
+    json = info_of(t.node, "p");
+    if (strstr(json, "\"finished\":true")) break;
+    usleep(50000);
+  }
+  if (!strstr(json, "\"finished\":true")) fail_msg("not finished: %s", json);
+  assert_non_null(strstr(json, "\"state\":\"stopped\""));
+  assert_non_null(strstr(json, "\"committed\":{\"g\":{\"position\":"));
+  free(json);
+  pthread_mutex_lock(&fl.mu);
+  assert_int_equal(fl.failed, 3);
+  assert_int_equal(fl.n, 5000);
+  pthread_mutex_unlock(&fl.mu);
+
+  /* List, pause, delete. */
+  json = info_of(t.node, NULL);
+  assert_non_null(strstr(json, "{\"pipelines\":[{\"name\":\"p\""));
+  free(json);
+  assert_int_equal(wire_node_pipeline_pause(t.node, "p", true, 0), WIRE_OK);
+  json = info_of(t.node, "p");
+  assert_non_null(strstr(json, "\"state\":\"paused\""));
+  free(json);
+  assert_int_equal(wire_node_pipeline_pause(t.node, "none", true, 0),
+                   WIRE_ENOTFOUND);
+  assert_int_equal(wire_node_pipeline_delete(t.node, "p", 0), WIRE_OK);
+  assert_int_equal(wire_node_pipeline_delete(t.node, "p", 0), WIRE_ENOTFOUND);
+  assert_int_equal(wire_node_pipeline_info(t.node, "p", &json, 0),
+                   WIRE_ENOTFOUND);
+  tnode_fini(&t);
+  pthread_mutex_destroy(&fl.mu);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_kv_single_node),
@@ -411,6 +522,7 @@ int main(void) {
       cmocka_unit_test(test_group_commit),
       cmocka_unit_test(test_async),
       cmocka_unit_test(test_two_nodes_one_process),
+      cmocka_unit_test(test_pipeline_api),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
