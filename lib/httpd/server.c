@@ -43,6 +43,7 @@ struct conn {
   size_t off;    /* parsed up to here */
   http_req *req; /* being parsed, or waiting for its response */
   bool dispatched, reading, closing, close_after_write;
+  bool in_parse, parse_again; /* parse_more() is on the stack / asked again */
   size_t header_bytes;
   int handles; /* open handles: tcp and timer */
   conn *prev, *next;
@@ -194,8 +195,14 @@ static void send_response(conn *c, bool head, bool keep_alive,
                           const core_buf *extra, int status, const char *ctype,
                           const void *body, size_t len) {
   core_buf out = {0};
-  core_buf_printf(&out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n", status,
-                  reason(status), len);
+  /* RFC 9110 8.6: no Content-Length in 1xx and 204 responses (nor a body). */
+  if (status == 204 || status < 200) {
+    core_buf_printf(&out, "HTTP/1.1 %d %s\r\n", status, reason(status));
+    len = 0;
+  } else {
+    core_buf_printf(&out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n",
+                    status, reason(status), len);
+  }
   if (ctype) core_buf_printf(&out, "Content-Type: %s\r\n", ctype);
   if (extra && extra->len) core_buf_append(&out, extra->data, extra->len);
   if (!keep_alive) core_buf_printf(&out, "Connection: close\r\n");
@@ -390,7 +397,12 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
 
 static void on_idle(uv_timer_t *t) {
   conn *c = t->data;
-  if (!c->req) conn_close(c); /* never while a response is pending */
+  if (c->dispatched || c->closing) return; /* a response is pending */
+  if (c->req && !c->close_after_write) /* half a request, then silence */
+    conn_fail(c, 408, "timeout", "request not received within the idle "
+                                 "timeout");
+  else if (!c->req)
+    conn_close(c);
 }
 
 static void start_reading(conn *c) {
@@ -401,8 +413,27 @@ static void start_reading(conn *c) {
     conn_close(c);
 }
 
-/* Parse what is buffered; dispatch a complete request or read more. */
+static void parse_once(conn *c);
+
+/* Parse what is buffered; dispatch a complete request or read more.  A
+ * handler that answers at once calls back into here (http_respond): that
+ * only asks the outer call to go on, so pipelined requests are served in a
+ * loop, never by recursion (which a client could drive as deep as it has
+ * requests buffered). */
 static void parse_more(conn *c) {
+  if (c->in_parse) {
+    c->parse_again = true;
+    return;
+  }
+  c->in_parse = true;
+  do {
+    c->parse_again = false;
+    parse_once(c);
+  } while (c->parse_again && !c->closing);
+  c->in_parse = false;
+}
+
+static void parse_once(conn *c) {
   if (c->closing || c->dispatched) return;
   while (c->off < c->in.len) {
     size_t n = http_parser_execute(&c->parser, &c->srv->settings,

@@ -4,7 +4,10 @@
  * the client's response framings (close-delimited, chunked, truncated,
  * malformed) and name resolution, bind errors, closing a server while a
  * deferred request is pending, HTTP/1.0 keep-alive, empty header values,
- * the idle timeout of keep-alive connections and two servers on two loops.
+ * the idle timeout of keep-alive connections and two servers on two loops,
+ * 200,000 requests pipelined behind a deferred one (served in a loop, not
+ * by recursion), a half-sent request timing out with 408, and 204 answers
+ * without Content-Length.
  *
  * Servers run on a loop in a second thread (one loop per server); raw
  * sockets and fake servers run on plain threads.
@@ -37,9 +40,17 @@ typedef struct srv {
   int port;
   const char *name; /* answered in every body */
   http_req *held;   /* "/hold": never answered until the server closes */
+  http_req *later;  /* "/later": answered by a timer 300 ms later */
+  uv_timer_t later_timer;
   atomic_int closed_done;
   atomic_int held_aborted;
 } srv;
+
+static void later_cb(uv_timer_t *t) {
+  srv *v = t->data;
+  if (v->later) http_respond(v->later, 200, "text/plain", "later", 5);
+  v->later = NULL;
+}
 
 static void handler(void *ud, http_req *req) {
   srv *v = ud;
@@ -47,6 +58,15 @@ static void handler(void *ud, http_req *req) {
   const char *target = http_req_target(req, &tl);
   if (!strcmp(target, "/hold")) {
     v->held = req;
+    return;
+  }
+  if (!strcmp(target, "/later")) {
+    v->later = req;
+    uv_timer_start(&v->later_timer, later_cb, 300, 0);
+    return;
+  }
+  if (!strcmp(target, "/nocontent")) {
+    http_respond(req, 204, NULL, NULL, 0);
     return;
   }
   const char *body = http_req_body(req, &bl);
@@ -74,6 +94,7 @@ static void on_stop(uv_async_t *a) {
   srv *v = a->data;
   http_server_close(v->s, on_server_closed, v);
   uv_close((uv_handle_t *)&v->stop, NULL);
+  uv_close((uv_handle_t *)&v->later_timer, NULL);
 }
 
 static void srv_main(void *arg) {
@@ -88,6 +109,8 @@ static srv *srv_start(const char *name, unsigned idle_ms) {
   assert_int_equal(uv_loop_init(&v->loop), 0);
   uv_async_init(&v->loop, &v->stop, on_stop);
   v->stop.data = v;
+  uv_timer_init(&v->loop, &v->later_timer);
+  v->later_timer.data = v;
   http_limits lim;
   http_limits_default(&lim);
   if (idle_ms) lim.idle_ms = idle_ms;
@@ -457,6 +480,111 @@ static void test_client_names(void **state) {
   srv_stop(v);
 }
 
+/* Requests pipelined behind one whose answer is deferred pile up in the
+ * connection's buffer; when the deferred answer goes out they are served
+ * one after the other, in a loop: 200,000 of them used to recurse once per
+ * request (http_respond -> parse -> handler -> http_respond ...) and
+ * overflow the stack. */
+typedef struct pipe_sender {
+  int fd;
+  int n;
+} pipe_sender;
+
+static void *send_pipelined(void *arg) {
+  pipe_sender *ps = arg;
+  static const char later[] = "GET /later HTTP/1.1\r\nHost: a\r\n\r\n";
+  static const char one[] = "GET /x HTTP/1.1\r\n\r\n";
+  size_t per = sizeof one - 1, batch = 4096;
+  char *buf = malloc(per * batch);
+  for (size_t i = 0; i < batch; i++) memcpy(buf + i * per, one, per);
+  send(ps->fd, later, sizeof later - 1, MSG_NOSIGNAL);
+  for (int left = ps->n; left > 0;) {
+    int k = left < (int)batch ? left : (int)batch;
+    size_t len = (size_t)k * per, off = 0;
+    while (off < len) {
+      ssize_t w = send(ps->fd, buf + off, len - off, MSG_NOSIGNAL);
+      if (w <= 0) break;
+      off += (size_t)w;
+    }
+    left -= k;
+  }
+  free(buf);
+  return NULL;
+}
+
+static void test_deep_pipelining(void **state) {
+  (void)state;
+  srv *v = srv_start("deep", 0);
+  int fd = dial(v->port);
+  pipe_sender ps = {fd, 200000};
+  pthread_t th;
+  pthread_create(&th, NULL, send_pipelined, &ps);
+  /* Count the status lines; the first answer is the deferred one. */
+  static const char pat[] = "HTTP/1.1 200 OK\r\n";
+  size_t plen = sizeof pat - 1, carry = 0;
+  char buf[65536 + 32];
+  int seen = 0;
+  bool first_later = false;
+  while (seen < ps.n + 1) {
+    ssize_t r = recv(fd, buf + carry, sizeof buf - carry - 1, 0);
+    if (r <= 0) break;
+    size_t len = carry + (size_t)r;
+    buf[len] = '\0';
+    if (!seen) first_later = strstr(buf, "later") != NULL;
+    for (char *p = buf; (p = memmem(p, (size_t)(buf + len - p), pat, plen));
+         p += plen)
+      seen++;
+    carry = len < plen ? len : plen - 1;
+    memmove(buf, buf + len - carry, carry);
+  }
+  pthread_join(th, NULL);
+  close(fd);
+  assert_int_equal(seen, ps.n + 1);
+  assert_true(first_later);
+  srv_stop(v);
+}
+
+/* Half a request and then silence: 408 and the connection is closed
+ * (before, only idle connections without a request were closed). */
+static void test_half_request_times_out(void **state) {
+  (void)state;
+  srv *v = srv_start("half", 200);
+  int fd = dial(v->port);
+  SEND(fd, "GET /x HTTP/1.1\r\nHost: a\r\nX-A: par");
+  char buf[4096];
+  size_t n = read_resp(fd, buf, sizeof buf, true); /* until the close */
+  assert_non_null(strstr(buf, "HTTP/1.1 408 "));
+  assert_non_null(strstr(buf, "\"timeout\""));
+  assert_true(n > 0);
+  close(fd);
+  srv_stop(v);
+}
+
+/* 204 answers carry no Content-Length (RFC 9110 8.6) and keep the
+ * connection usable. */
+static void test_204_has_no_length(void **state) {
+  (void)state;
+  srv *v = srv_start("nc", 0);
+  int fd = dial(v->port);
+  SEND(fd, "GET /nocontent HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\n\r\n");
+  char buf[4096] = "";
+  size_t n = 0;
+  while (!strstr(buf, "nc GET /x")) {
+    ssize_t r = recv(fd, buf + n, sizeof buf - n - 1, 0);
+    assert_true(r > 0);
+    n += (size_t)r;
+    buf[n] = '\0';
+  }
+  const char *second = strstr(buf + 1, "HTTP/1.1 200");
+  assert_non_null(second);
+  assert_memory_equal(buf, "HTTP/1.1 204 ", 13);
+  char first[1024];
+  snprintf(first, sizeof first, "%.*s", (int)(second - buf), buf);
+  assert_null(strstr(first, "Content-Length"));
+  close(fd);
+  srv_stop(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_curl),
@@ -467,6 +595,9 @@ int main(void) {
       cmocka_unit_test(test_bind_errors),
       cmocka_unit_test(test_client_framings),
       cmocka_unit_test(test_client_names),
+      cmocka_unit_test(test_deep_pipelining),
+      cmocka_unit_test(test_half_request_times_out),
+      cmocka_unit_test(test_204_has_no_length),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
