@@ -2,14 +2,25 @@
  * Field operations on JSON object records: `set` (fields to given JSON
  * values), `rename` (old name -> new name) and `drop` (remove fields).  They
  * touch top-level fields only; a record that is not a JSON object is
- * rejected with the reason.  jansson parses and re-serialises compactly
- * (key order kept).
+ * rejected with the reason.
+ *
+ * They work on the raw bytes: the record is validated (RFC 8259, so big
+ * integers and any \u escape are fine, as in jq), its top-level members
+ * are walked with the raw scanner (core/json.h), and the output is the
+ * record with members dropped, renamed or replaced; every other byte
+ * (numbers, string escapes, key order) is kept as written.  Semantics
+ * follow jq on duplicate keys (the last one wins when read back):
+ *   set     replaces every occurrence of a field by one, at the place of the
+ *           first (like `.f = v`), or appends it;
+ *   rename  maps each key once through the table (like `with_entries`);
+ *   drop    removes every occurrence (like `del(.f)`).
+ * Like jq, a lone UTF-16 surrogate escape comes out as \ufffd.
  */
-#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/core.h"
+#include "core/json.h"
 #include "ops/ops.h"
 
 typedef enum { F_SET, F_RENAME, F_DROP } fkind;
@@ -19,7 +30,8 @@ typedef struct fields_shared {
   size_t n;
   char **names;   /* set: field; rename: old; drop: field */
   char **targets; /* rename: new */
-  json_t **values; /* set: value */
+  char **keys;     /* names as JSON strings (set), targets (rename) */
+  char **vtext;    /* set: the value as compact JSON text */
 } fields_shared;
 
 static void fields_fini(void *shared) {
@@ -28,11 +40,13 @@ static void fields_fini(void *shared) {
   for (size_t i = 0; i < f->n; i++) {
     if (f->names) core_free(f->names[i]);
     if (f->targets) core_free(f->targets[i]);
-    if (f->values) json_decref(f->values[i]);
+    if (f->keys) core_free(f->keys[i]);
+    if (f->vtext) core_free(f->vtext[i]);
   }
+  core_free(f->keys);
+  core_free(f->vtext);
   core_free(f->names);
   core_free(f->targets);
-  core_free(f->values);
   core_free(f);
 }
 
@@ -48,8 +62,9 @@ static int fields_init(const wire_config *cfg, void **shared, fkind kind) {
   }
   f->names = core_calloc(n, sizeof *f->names);
   f->targets = core_calloc(n, sizeof *f->targets);
-  f->values = core_calloc(n, sizeof *f->values);
-  if (!f->names || !f->targets || !f->values) {
+  f->keys = core_calloc(n, sizeof *f->keys);
+  f->vtext = core_calloc(n, sizeof *f->vtext);
+  if (!f->names || !f->targets || !f->keys || !f->vtext) {
     fields_fini(f);
     return WIRE_ENOMEM;
   }
@@ -75,15 +90,25 @@ static int fields_init(const wire_config *cfg, void **shared, fkind kind) {
       }
     }
     if (kind == F_SET) {
-      json_error_t jerr;
-      f->values[i] = json_loads(js, JSON_DECODE_ANY, &jerr);
-      if (!f->values[i]) {
-        int rc = wire_config_error(cfg, "fields", "field '%s': %s", name,
-                                   jerr.text);
+      size_t bad;
+      if (!js || !json_validate(js, strlen(js), &bad)) {
+        int rc = wire_config_error(cfg, "fields", "field '%s': not a JSON value",
+                                   name);
         fields_fini(f);
         return rc;
       }
+      f->vtext[i] = core_strdup(js);
     }
+    /* The key written out: the field (set) or the new name (rename). */
+    const char *k = kind == F_RENAME ? f->targets[i] : f->names[i];
+    core_buf kb = {0};
+    if (core_buf_json_string(&kb, k, strlen(k)) || core_buf_putc(&kb, '\0') ||
+        (kind == F_SET && !f->vtext[i])) {
+      core_buf_free(&kb);
+      fields_fini(f);
+      return WIRE_ENOMEM;
+    }
+    f->keys[i] = kb.data;
   }
   *shared = f;
   return WIRE_OK;
@@ -99,52 +124,182 @@ static int drop_init(const wire_config *cfg, void **shared) {
   return fields_init(cfg, shared, F_DROP);
 }
 
+static int hexval4(const char *p) {
+  int v = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = p[i];
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/* Copy valid JSON text p[0..n) to o with every lone surrogate escape
+ * replaced by \ufffd (what jq prints for them). */
+static int fix_surrogates(core_buf *o, const char *p, size_t n) {
+  const char *end = p + n;
+  bool in_str = false;
+  while (p < end) {
+    char c = *p;
+    if (!in_str) {
+      if (c == '"') in_str = true;
+      if (core_buf_putc(o, c)) return WIRE_ENOMEM;
+      p++;
+      continue;
+    }
+    if (c == '"') {
+      in_str = false;
+      if (core_buf_putc(o, c)) return WIRE_ENOMEM;
+      p++;
+      continue;
+    }
+    if (c != '\\') {
+      if (core_buf_putc(o, c)) return WIRE_ENOMEM;
+      p++;
+      continue;
+    }
+    if (p[1] != 'u') { /* valid JSON: an escape is complete */
+      if (core_buf_append(o, p, 2)) return WIRE_ENOMEM;
+      p += 2;
+      continue;
+    }
+    int cp = hexval4(p + 2);
+    if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 12 && p[6] == '\\' &&
+        p[7] == 'u') {
+      int lo = hexval4(p + 8);
+      if (lo >= 0xDC00 && lo <= 0xDFFF) {
+        if (core_buf_append(o, p, 12)) return WIRE_ENOMEM;
+        p += 12;
+        continue;
+      }
+    }
+    if (cp >= 0xD800 && cp <= 0xDFFF) {
+      if (core_buf_append(o, "\\ufffd", 6)) return WIRE_ENOMEM;
+    } else if (core_buf_append(o, p, 6)) {
+      return WIRE_ENOMEM;
+    }
+    p += 6;
+  }
+  return WIRE_OK;
+}
+
+static const char *skip_ws(const char *p, const char *end) {
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+  return p;
+}
+
+/* Index of the table entry whose name equals the raw key k[0..kn) (with
+ * quotes), or -1.  `scratch` holds at least kn bytes. */
+static long find_name(const fields_shared *f, const char *k, size_t kn,
+                      char *scratch) {
+  const char *name = k + 1;
+  size_t len = kn - 2;
+  if (memchr(name, '\\', len)) {
+    long u = json_unescape(k, kn, scratch);
+    if (u < 0) return -1;
+    name = scratch;
+    len = (size_t)u;
+  }
+  for (size_t i = 0; i < f->n; i++)
+    if (strlen(f->names[i]) == len && !memcmp(f->names[i], name, len))
+      return (long)i;
+  return -1;
+}
+
+/* One record: WIRE_OK with the new text in `o`, WIRE_EPARSE with a reason
+ * for a record to reject, or WIRE_ENOMEM. */
+static int rewrite(const fields_shared *f, const char *v, size_t n, core_buf *o,
+                   core_buf *scratch, bool *done, char *reason, size_t rsz) {
+  size_t bad;
+  if (!json_validate(v, n, &bad)) {
+    snprintf(reason, rsz, "invalid JSON at byte %zu", bad);
+    return WIRE_EPARSE;
+  }
+  const char *end = v + n, *p = skip_ws(v, end);
+  if (json_kind_of(p, (size_t)(end - p)) != JSON_OBJECT) {
+    snprintf(reason, rsz, "record is not a JSON object");
+    return WIRE_EPARSE;
+  }
+  memset(done, 0, f->n * sizeof *done);
+  scratch->len = 0;
+  if (core_buf_reserve(scratch, n)) return WIRE_ENOMEM;
+  o->len = 0;
+  if (core_buf_putc(o, '{')) return WIRE_ENOMEM;
+  bool first = true;
+  p = skip_ws(p + 1, end);
+  while (p < end && *p != '}') {
+    const char *ks = p, *ke = json_skip_value(p, end);
+    p = skip_ws(ke, end) + 1; /* ':' */
+    p = skip_ws(p, end);
+    const char *vs = p, *ve = json_skip_value(p, end);
+    p = skip_ws(ve, end);
+    if (p < end && *p == ',') p = skip_ws(p + 1, end);
+    long i = find_name(f, ks, (size_t)(ke - ks), scratch->data);
+    const char *key = ks, *val = vs;
+    size_t kl = (size_t)(ke - ks), vl = (size_t)(ve - vs);
+    if (i >= 0) {
+      if (f->kind == F_DROP) continue;
+      if (f->kind == F_SET) {
+        if (done[i]) continue;
+        done[i] = true;
+        val = f->vtext[i];
+        vl = strlen(val);
+      }
+      key = f->keys[i];
+      kl = strlen(key);
+    }
+    if ((!first && core_buf_putc(o, ',')) || core_buf_append(o, key, kl) ||
+        core_buf_putc(o, ':') || core_buf_append(o, val, vl))
+      return WIRE_ENOMEM;
+    first = false;
+  }
+  for (size_t i = 0; f->kind == F_SET && i < f->n; i++) {
+    if (done[i]) continue;
+    if ((!first && core_buf_putc(o, ',')) ||
+        core_buf_append(o, f->keys[i], strlen(f->keys[i])) ||
+        core_buf_putc(o, ':') ||
+        core_buf_append(o, f->vtext[i], strlen(f->vtext[i])))
+      return WIRE_ENOMEM;
+    first = false;
+  }
+  if (core_buf_putc(o, '}')) return WIRE_ENOMEM;
+  /* Rare: lone surrogates, printed by jq as U+FFFD. */
+  if (memmem(o->data, o->len, "\\ud", 3) || memmem(o->data, o->len, "\\uD", 3)) {
+    scratch->len = 0;
+    if (fix_surrogates(scratch, o->data, o->len)) return WIRE_ENOMEM;
+    core_buf t = *o;
+    *o = *scratch;
+    *scratch = t;
+  }
+  return WIRE_OK;
+}
+
 static int fields_process(void *state, wire_stage *st, const wire_batch *in,
                           wire_emitter *out) {
   fields_shared *f = state;
-  for (size_t k = 0; k < wire_batch_count(in); k++) {
+  core_buf o = {0}, scratch = {0};
+  bool *done = core_calloc(f->n, sizeof *done);
+  int rc = done ? WIRE_OK : WIRE_ENOMEM;
+  for (size_t k = 0; rc == WIRE_OK && k < wire_batch_count(in); k++) {
     const wire_event *e = wire_batch_event(in, k);
-    json_error_t jerr;
-    json_t *obj = json_loadb((const char *)e->value, e->value_len,
-                             JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-    if (!obj || !json_is_object(obj)) {
-      char reason[256];
-      if (!obj)
-        snprintf(reason, sizeof reason, "invalid JSON: %s", jerr.text);
-      else
-        snprintf(reason, sizeof reason, "record is not a JSON object");
-      json_decref(obj);
+    char reason[128];
+    rc = rewrite(f, (const char *)e->value, e->value_len, &o, &scratch, done,
+                 reason, sizeof reason);
+    if (rc == WIRE_EPARSE) {
       wire_stage_reject(st, e, NULL, 0, reason);
+      rc = WIRE_OK;
       continue;
     }
-    for (size_t i = 0; i < f->n; i++) {
-      switch (f->kind) {
-        case F_SET:
-          json_object_set(obj, f->names[i], f->values[i]);
-          break;
-        case F_DROP:
-          json_object_del(obj, f->names[i]);
-          break;
-        case F_RENAME: {
-          json_t *v = json_object_get(obj, f->names[i]);
-          if (v) {
-            json_incref(v);
-            json_object_del(obj, f->names[i]);
-            json_object_set_new(obj, f->targets[i], v);
-          }
-          break;
-        }
-      }
-    }
-    char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                     JSON_ENCODE_ANY);
-    json_decref(obj);
-    if (!text) return WIRE_ENOMEM;
-    int rc = wire_emit_value(out, 0, e, text, strlen(text));
-    free(text);
-    if (rc) return rc;
+    if (rc == WIRE_OK) rc = wire_emit_value(out, 0, e, o.data, o.len);
   }
-  return WIRE_OK;
+  core_buf_free(&o);
+  core_buf_free(&scratch);
+  core_free(done);
+  return rc;
 }
 
 static const wire_option set_options[] = {

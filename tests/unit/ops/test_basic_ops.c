@@ -36,10 +36,42 @@ static void test_set_rename_drop(void **state) {
                    "  - {id: d, type: drop, inputs: [r], fields: [c, missing]}\n",
                    "  - {id: out, type: capture, inputs: [d]}\n", in, 3, WIRE_OK);
   assert_int_equal(harness_count(h, "out"), 1);
+  /* A renamed key keeps its place (as jq's with_entries). */
   assert_string_equal(harness_value(h, "out", 0),
-                      "{\"b\":\"x\",\"env\":\"prod\",\"n\":1,\"q\":\"1\",\"alpha\":1}");
+                      "{\"alpha\":1,\"b\":\"x\",\"env\":\"prod\",\"n\":1,\"q\":\"1\"}");
   /* The array and the invalid record are rejected by `set`, not lost. */
   assert_int_equal(harness_stats(h, "s").errors, 2);
+  harness_free(h);
+}
+
+/* What jq accepts, the field ops accept: integers beyond 64 bits (kept as
+ * written), escapes (a lone surrogate comes out as \ufffd, as from jq),
+ * duplicate keys (set replaces all of them at the first one's place, drop
+ * removes all, rename maps each), escaped key names, whitespace. */
+static void test_fields_raw_json(void **state) {
+  (void)state;
+  const char *in[] = {
+      "{\"big\":123456789012345678901234567890, \"s\":\"\\udc00x\\ud83d\\ude00\"}",
+      "{\"k\":1,\"x\":2,\"k\":3}",
+      " { \"\\u006b\" : [1, {\"k\":0}] , \"y\" : \"\\\"\" } ",
+      "{}"};
+  harness *h = run("  - {id: s, type: set, inputs: [in], fields: {k: 9}}\n"
+                   "  - {id: r, type: rename, inputs: [s], fields: {x: k2, y: z}}\n"
+                   "  - {id: d, type: drop, inputs: [r], fields: [big]}\n",
+                   "  - {id: out, type: capture, inputs: [d]}\n"
+                   "  - {id: sets, type: capture, inputs: [s]}\n",
+                   in, 4, WIRE_OK);
+  assert_int_equal(harness_count(h, "out"), 4);
+  assert_string_equal(harness_value(h, "sets", 0),
+                      "{\"big\":123456789012345678901234567890,"
+                      "\"s\":\"\\ufffdx\\ud83d\\ude00\",\"k\":9}");
+  assert_string_equal(harness_value(h, "out", 0),
+                      "{\"s\":\"\\ufffdx\\ud83d\\ude00\",\"k\":9}");
+  assert_string_equal(harness_value(h, "out", 1), "{\"k\":9,\"k2\":2}");
+  assert_string_equal(harness_value(h, "out", 2),
+                      "{\"k\":9,\"z\":\"\\\"\"}");
+  assert_string_equal(harness_value(h, "out", 3), "{\"k\":9}");
+  assert_int_equal(harness_stats(h, "s").errors, 0);
   harness_free(h);
 }
 
@@ -122,6 +154,7 @@ static void test_dedupe_window(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_set_rename_drop),
+      cmocka_unit_test(test_fields_raw_json),
       cmocka_unit_test(test_route_ports),
       cmocka_unit_test(test_route_bad_port_and_expr),
       cmocka_unit_test(test_sample),
