@@ -140,6 +140,11 @@ typedef struct wire_node_stats {
   uint64_t errors;  /* records rejected (bad input, runtime errors) */
   uint64_t bytes_in;
   uint64_t bytes_out;
+  /* sources that can tell (the `lag` method): how far behind the end of
+   * their input they are, in `lag_unit` ("bytes", "records"); -1 and NULL
+   * otherwise */
+  int64_t lag;
+  const char *lag_unit;
 } wire_node_stats;
 
 /** Number of DAG nodes; stats of node i (in definition order: sources,

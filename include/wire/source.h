@@ -24,7 +24,8 @@
 extern "C" {
 #endif
 
-#define WIRE_SOURCE_VERSION 1
+/* 2: adds `lag`.  Version 1 components (without it) still register. */
+#define WIRE_SOURCE_VERSION 2
 
 typedef struct wire_source_vtable {
   /** WIRE_SOURCE_VERSION the component was written against.  Required. */
@@ -62,6 +63,14 @@ typedef struct wire_source_vtable {
 
   /** Release everything.  Required. */
   void (*close)(void *state);
+
+  /** Optional (version >= 2): how far the source is behind the end of its
+   *  input right now, in `*unit` (a static string: "bytes", "records"),
+   *  e.g. the bytes of a file not read yet or the records of a bounded
+   *  source not produced yet.  Called on the source thread between polls,
+   *  at most every 100 ms.  WIRE_OK, or WIRE_ENOTFOUND when it cannot
+   *  tell (unbounded, not open yet). */
+  int (*lag)(void *state, uint64_t *amount, const char **unit);
 } wire_source_vtable;
 
 #ifdef __cplusplus

@@ -338,6 +338,18 @@ static int file_poll(void *state, wire_batch *b, int timeout_ms) {
   return rc;
 }
 
+/* Bytes of the current file after the last position handed out. */
+static int file_lag(void *state, uint64_t *amount, const char **unit) {
+  fsrc *s = state;
+  struct stat sb;
+  if (s->fd < 0 || !s->pos_set || fstat(s->fd, &sb) != 0)
+    return WIRE_ENOTFOUND;
+  uint64_t size = (uint64_t)sb.st_size;
+  *amount = size > s->pos_off ? size - s->pos_off : 0;
+  *unit = "bytes";
+  return WIRE_OK;
+}
+
 const wire_source_vtable conn_file_source = {
     .version = WIRE_SOURCE_VERSION,
     .name = "file",
@@ -348,4 +360,5 @@ const wire_source_vtable conn_file_source = {
     .open = file_open,
     .poll = file_poll,
     .close = file_close,
+    .lag = file_lag,
 };

@@ -196,6 +196,15 @@ static int generator_poll(void *state, wire_batch *b, int timeout_ms) {
   return g->count && g->seq >= g->count ? WIRE_EOF : WIRE_OK;
 }
 
+/* Records of a bounded generator not produced yet. */
+static int generator_lag(void *state, uint64_t *amount, const char **unit) {
+  gsrc *g = state;
+  if (!g->count) return WIRE_ENOTFOUND;
+  *amount = g->count > g->seq ? g->count - g->seq : 0;
+  *unit = "records";
+  return WIRE_OK;
+}
+
 const wire_source_vtable conn_generator_source = {
     .version = WIRE_SOURCE_VERSION,
     .name = "generator",
@@ -206,4 +215,5 @@ const wire_source_vtable conn_generator_source = {
     .open = generator_open,
     .poll = generator_poll,
     .close = generator_close,
+    .lag = generator_lag,
 };

@@ -224,15 +224,19 @@ static json_t *runner_json(node_pipes *m, const runner *r) {
     for (size_t i = 0; i < wire_pipeline_node_count(r->p); i++) {
       wire_node_stats s;
       if (wire_pipeline_node_stats(r->p, i, &s) != WIRE_OK) continue;
-      json_array_append_new(
-          nodes,
+      json_t *jn =
           json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "id", s.id,
                     "type", s.type, "kind", kind_name(s.kind), "in",
                     (json_int_t)s.in, "out", (json_int_t)s.out, "dropped",
                     (json_int_t)s.dropped, "errors", (json_int_t)s.errors,
                     "bytes_in", (json_int_t)s.bytes_in, "bytes_out",
                     (json_int_t)s.bytes_out, "rate",
-                    el > 0 ? (double)s.out / el : 0.0));
+                    el > 0 ? (double)s.out / el : 0.0);
+      if (jn && s.lag >= 0 && s.lag_unit) {
+        json_object_set_new(jn, "lag", json_integer((json_int_t)s.lag));
+        json_object_set_new(jn, "lag_unit", json_string(s.lag_unit));
+      }
+      json_array_append_new(nodes, jn);
     }
   }
   json_object_set_new(o, "nodes", nodes);

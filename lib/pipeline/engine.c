@@ -210,6 +210,20 @@ static void *source_main(void *arg) {
       batch_unref(b); /* completes its position at once */
     }
     source_ack(p, n, &wm_version);
+    if (vt->version >= 2 && vt->lag) {
+      int64_t now = core_monotonic_ns();
+      if (now >= n->lag_next_ns || eof) {
+        uint64_t amount;
+        const char *unit = NULL;
+        n->lag_next_ns = now + 100000000;
+        if (vt->lag(n->state, &amount, &unit) == WIRE_OK && unit) {
+          atomic_store(&n->lag_unit, unit);
+          atomic_store(&n->lag, amount > INT64_MAX ? INT64_MAX : (int64_t)amount);
+        } else {
+          atomic_store(&n->lag, -1);
+        }
+      }
+    }
     if (eof) break;
   }
   source_done(p);

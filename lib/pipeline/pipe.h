@@ -114,6 +114,9 @@ struct rnode {
   char label[160]; /* "sink 'out'" */
   atomic_uint_fast64_t in, out, dropped, errors, bytes_in, bytes_out;
   atomic_uint_fast64_t rejects_logged;
+  atomic_int_fast64_t lag;          /* sources: -1 unknown */
+  _Atomic(const char *) lag_unit;   /* static string from the source */
+  int64_t lag_next_ns;              /* source thread: next lag() call */
   size_t nports;
   consumer_list *consumers; /* per port */
   /* sources and sinks: one instance */

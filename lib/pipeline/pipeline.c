@@ -267,6 +267,7 @@ WIRE_API int wire_pipeline_node_stats(const wire_pipeline *p, size_t i,
                                       wire_node_stats *out) {
   if (!p || !out || i >= p->spec.n) return WIRE_EINVAL;
   memset(out, 0, sizeof *out);
+  out->lag = -1;
   const spec_node *sn = p->spec.nodes[i];
   out->id = sn->id;
   out->type = sn->type;
@@ -279,6 +280,14 @@ WIRE_API int wire_pipeline_node_stats(const wire_pipeline *p, size_t i,
     out->errors = atomic_load_explicit(&r->errors, memory_order_relaxed);
     out->bytes_in = atomic_load_explicit(&r->bytes_in, memory_order_relaxed);
     out->bytes_out = atomic_load_explicit(&r->bytes_out, memory_order_relaxed);
+    if (r->kind == WIRE_NODE_SOURCE) {
+      const char *unit = atomic_load(&r->lag_unit);
+      int64_t lag = atomic_load(&r->lag);
+      if (unit && lag >= 0) {
+        out->lag = lag;
+        out->lag_unit = unit;
+      }
+    }
   }
   return WIRE_OK;
 }

@@ -232,6 +232,11 @@ def test_pause_resume_replace_delete(wire_node):
         wait_until(lambda: info(fol, 'ops')['state'] == 'running', 10, 'running')
         st, doc = fol.json('GET', '/pipelines')
         expect(st == 200 and [p['name'] for p in doc['pipelines']] == ['ops'], 'list: %s' % doc)
+        # The generator knows how far it is from its end: lag in records.
+        gen = wait_until(lambda: next((n for n in (info(fol, 'ops').get('runtime') or {}).get('nodes', [])
+                                       if n['id'] == 'gen' and 'lag' in n), None), 10, 'source lag')
+        expect(gen['lag_unit'] == 'records' and 0 < gen['lag'] < 50000000,
+               'source lag: %s' % gen)
         st, _ = fol.json('GET', '/pipelines/none')
         expect(st == 404, 'unknown pipeline: %s' % st)
 

@@ -353,11 +353,43 @@ static void test_follow_start_end(void **state) {
   wire_pipeline_free(p);
 }
 
+/* The file source's lag: bytes of the file after what it handed out; 0
+ * once it read everything, and growing again when the file grows while
+ * it follows it. */
+static void test_lag_bytes(void **state) {
+  fixture *f = *state;
+  FILE *fp = fopen(f->in, "w");
+  assert_non_null(fp);
+  for (int i = 0; i < 1000; i++) fprintf(fp, "{\"i\":%d}\n", i);
+  fclose(fp);
+  char *yaml = ct_fmt("name: t\nsources: [{id: in, type: file, path: '%s', "
+                      "follow: true}]\nsinks: [{id: out, type: seen, "
+                      "inputs: [in]}]\n",
+                      f->in);
+  wire_pipeline *p = NULL;
+  assert_int_equal(wire_pipeline_parse(f->ctx, yaml, strlen(yaml), NULL, &p), 0);
+  free(yaml);
+  assert_int_equal(wire_pipeline_start(p), 0);
+  assert_true(ct_wait_count(&f->s, 1000, 5000));
+  wire_node_stats st = {0};
+  for (int i = 0; i < 100; i++) { /* the lag is sampled every 100 ms */
+    assert_int_equal(wire_pipeline_node_stats(p, 0, &st), 0);
+    if (st.lag == 0) break;
+    usleep(20000);
+  }
+  assert_int_equal(st.lag, 0);
+  assert_string_equal(st.lag_unit, "bytes");
+  wire_pipeline_stop(p);
+  assert_int_equal(wire_pipeline_wait(p, 5000), 0);
+  wire_pipeline_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_ndjson_validation_and_line_numbers,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_lines_format, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lag_bytes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_max_line, setup, teardown),
       cmocka_unit_test_setup_teardown(test_max_line_across_reads, setup,
                                       teardown),

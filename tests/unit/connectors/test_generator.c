@@ -308,6 +308,40 @@ static void test_rate(void **state) {
   harness_free(h);
 }
 
+/* A bounded generator reports its lag: the records it has not produced
+ * yet, shrinking while it runs, 0 at the end. */
+static void test_lag(void **state) {
+  (void)state;
+  wire_ctx *ctx = NULL;
+  assert_int_equal(wire_ctx_new(&ctx), 0);
+  const char *yaml = "name: t\n"
+                     "sources: [{id: in, type: generator, count: 2000, "
+                     "rate: 4000}]\n"
+                     "sinks: [{id: out, type: \"null\", inputs: [in]}]\n";
+  wire_pipeline *p = NULL;
+  assert_int_equal(wire_pipeline_parse(ctx, yaml, strlen(yaml), NULL, &p), 0);
+  wire_node_stats st;
+  assert_int_equal(wire_pipeline_node_stats(p, 0, &st), 0);
+  assert_int_equal(st.lag, -1); /* not started: unknown */
+  assert_null(st.lag_unit);
+  assert_int_equal(wire_pipeline_start(p), 0);
+  int64_t seen_mid = -1;
+  for (int i = 0; i < 100 && seen_mid < 0; i++) {
+    usleep(20000);
+    assert_int_equal(wire_pipeline_node_stats(p, 0, &st), 0);
+    if (st.lag > 0 && st.lag < 2000) seen_mid = st.lag;
+  }
+  assert_true(seen_mid > 0);
+  assert_string_equal(st.lag_unit, "records");
+  assert_int_equal(wire_pipeline_wait(p, 10000), WIRE_OK);
+  assert_int_equal(wire_pipeline_node_stats(p, 0, &st), 0);
+  assert_int_equal(st.lag, 0);
+  assert_int_equal(wire_pipeline_node_stats(p, 1, &st), 0);
+  assert_int_equal(st.lag, -1); /* a sink has none */
+  wire_pipeline_free(p);
+  wire_ctx_free(ctx);
+}
+
 static void test_speed_to_null(void **state) {
   (void)state;
   wire_ctx *ctx = NULL;
@@ -334,6 +368,7 @@ static void test_speed_to_null(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_count_seq_and_default_shape),
+      cmocka_unit_test(test_lag),
       cmocka_unit_test(test_determinism_and_resume),
       cmocka_unit_test(test_template_placeholders_and_types),
       cmocka_unit_test(test_now_crosses_days),
