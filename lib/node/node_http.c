@@ -448,9 +448,87 @@ static void route_metrics(wire_node *n, http_req *hr) {
   core_buf_free(&b);
 }
 
+/* A follower's own commit index only covers the entries it has stored, so
+ * after a pause or a restart it can look caught up while the leader is far
+ * ahead.  Followers therefore ask the leader for its commit index
+ * (GET /status) every PROBE_MS; /readyz wants a recent answer and this
+ * node's applied index at or past it. */
+#define PROBE_MS 250
+#define PROBE_FRESH_NS (4LL * PROBE_MS * 1000000)
+
+typedef struct leader_probe {
+  uv_timer_t t;
+  wire_node *n;
+  int refs; /* the timer, a request in flight */
+  bool closing;
+} leader_probe;
+
+static void probe_unref(leader_probe *p) {
+  if (--p->refs == 0) core_free(p);
+}
+
+static void probe_timer_closed(uv_handle_t *h) { probe_unref(h->data); }
+
+static void probe_cb(void *ud, int rc, int status, const char *body,
+                     size_t len, const char *err) {
+  (void)err;
+  leader_probe *p = ud;
+  if (!p->closing && rc == WIRE_OK && status == 200) {
+    json_t *o = json_loadb(body, len, 0, NULL);
+    json_t *ci = o ? json_object_get(o, "commit_index") : NULL;
+    const char *state = o ? json_string_value(json_object_get(o, "state")) : NULL;
+    if (json_is_integer(ci) && state && !strcmp(state, "leader")) {
+      wire_node *n = p->n;
+      uint64_t c = (uint64_t)json_integer_value(ci);
+      if (c > n->known_commit) n->known_commit = c;
+      n->known_commit_ns = core_monotonic_ns();
+    }
+    json_decref(o);
+  }
+  probe_unref(p);
+}
+
+static void probe_tick(uv_timer_t *t) {
+  leader_probe *p = t->data;
+  wire_node *n = p->n;
+  if (p->closing || n->closing || p->refs > 1) return;
+  if (raft_state(&n->raft) == RAFT_LEADER) {
+    n->known_commit = n->raft.commit_index;
+    n->known_commit_ns = core_monotonic_ns();
+    return;
+  }
+  uint64_t lid;
+  char leader[64], host[64];
+  int port;
+  node_leader_http(n, &lid, leader, sizeof leader);
+  if (!lid || lid == n->cfg.id || !leader[0] ||
+      !split_hostport(leader, host, sizeof host, &port))
+    return;
+  static const char *const hdrs[] = {"X-Wire-Forwarded: 1", NULL};
+  p->refs++;
+  http_client_request(n->hc, host, port, "GET", "/status", hdrs, NULL, 0,
+                      2000, probe_cb, p);
+}
+
 static void route_readyz(wire_node *n, http_req *hr) {
   char why[200];
-  if (node_ready(n, why, sizeof why)) {
+  bool ready = node_ready(n, why, sizeof why);
+  if (ready && raft_state(&n->raft) != RAFT_LEADER) {
+    int64_t now = core_monotonic_ns();
+    uint64_t applied = raft_last_applied(&n->raft);
+    if (!n->known_commit_ns || now - n->known_commit_ns > PROBE_FRESH_NS) {
+      ready = false;
+      snprintf(why, sizeof why, "the leader's commit index was not heard "
+                                "recently");
+    } else if (applied < n->known_commit) {
+      ready = false;
+      snprintf(why, sizeof why,
+               "applied index %llu behind the leader's commit index %llu",
+               (unsigned long long)applied,
+               (unsigned long long)n->known_commit);
+    }
+  }
+  if (ready) {
     static const char ok[] = "{\"ready\":true}";
     http_respond(hr, 200, "application/json", ok, sizeof ok - 1);
   } else {
@@ -1407,11 +1485,25 @@ int node_http_start(wire_node *n) {
     snprintf(n->http_addr, sizeof n->http_addr, "%s:%d", n->cfg.http_host,
              n->http_port);
   LOG(n, WIRE_LOG_INFO, "HTTP API on http://%s", n->http_addr);
+  leader_probe *p = core_calloc(1, sizeof *p);
+  if (!p) return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ENOMEM,
+                          "out of memory");
+  p->n = n;
+  p->refs = 1;
+  p->t.data = p;
+  uv_timer_init(&n->loop, &p->t);
+  uv_timer_start(&p->t, probe_tick, 0, PROBE_MS);
+  n->probe = p;
   return node_resp_start(n);
 }
 
 void node_http_close(wire_node *n) {
   node_resp_close(n);
+  if (n->probe) {
+    n->probe->closing = true;
+    uv_close((uv_handle_t *)&n->probe->t, probe_timer_closed);
+    n->probe = NULL;
+  }
   if (n->joiner) join_stop(n->joiner);
   if (n->http) {
     http_server_close(n->http, NULL, NULL);

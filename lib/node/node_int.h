@@ -140,6 +140,7 @@ struct wire_node {
   bool meta_proposed;   /* own member metadata proposed in this term */
   uint64_t meta_term;
   uint64_t known_commit; /* leader's commit index last heard (readyz) */
+  int64_t known_commit_ns; /* when (monotonic; 0: never) */
 
   node_reqlist writes;  /* waiting for the next group commit */
   node_reqlist reads;   /* linearizable reads waiting for a barrier */
@@ -152,6 +153,7 @@ struct wire_node {
   char resp_addr[300];      /* advertised RESP address ("" when off) */
   struct http_client *hc;
   struct joiner *joiner;
+  struct leader_probe *probe; /* followers: the leader's commit index */
   int http_port; /* bound port */
 
   /* counters (node thread writes, any thread may read roughly) */

@@ -17,6 +17,7 @@
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -212,6 +213,36 @@ def test_whole_cluster_restart(wire_node):
         check_all_readable(c, acked, 'after whole-cluster restart')
 
 
+def test_readyz_while_catching_up(wire_node):
+    """A follower frozen (SIGSTOP) while the leader commits is not ready when
+    it wakes up until it applied what the leader had committed (its own
+    commit index only covers what it stored, so it cannot tell alone)."""
+    with Cluster(wire_node, 3, extra=FAST, name='readyz') as c:
+        lead, fol = c.leader(), c.follower()
+        fol.proc.send_signal(signal.SIGSTOP)
+        try:
+            for i in range(1500):
+                st, _ = lead.put('r%05d' % i, b'x' * 100)
+                expect(st == 204, 'put: %s' % st)
+            commit = lead.status()['commit_index']
+        finally:
+            fol.proc.send_signal(signal.SIGCONT)
+        seen = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            st, _, body = fol.request('GET', '/readyz', timeout=5)
+            seen.append(st)
+            if st == 200:
+                break
+            expect(st == 503 and b'not_ready' in body, '/readyz: %s %s' % (st, body))
+            time.sleep(0.002)
+        expect(seen and seen[-1] == 200, 'never ready: %s' % seen[-5:])
+        expect(503 in seen, 'ready at once after the pause: %s' % seen[:5])
+        applied = fol.status()['applied_index']
+        expect(applied >= commit, 'ready with applied index %d, leader had committed %d'
+               % (applied, commit))
+
+
 def test_graceful_leader_stop(wire_node):
     # A long election timeout: only a leadership transfer explains a fast
     # new leader.
@@ -352,4 +383,5 @@ def test_forced_recovery(wire_node):
 if __name__ == '__main__':
     run([test_http_errors, test_failover_catch_up_by_log, test_failover_catch_up_by_snapshot,
          test_shrink_and_grow, test_whole_cluster_restart, test_graceful_leader_stop,
+         test_readyz_while_catching_up,
          test_foreign_data_dir, test_forced_recovery])
