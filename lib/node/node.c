@@ -42,6 +42,16 @@
  * proposed alone). */
 #define GROUP_MAX_BYTES (4u << 20)
 #define GROUP_MAX_CMDS 4096
+/* Group commit waits while this many entries are in flight on the leader:
+ * writes arriving meanwhile join the next entry instead of each loop
+ * iteration proposing its own small one.  Fewer, bigger entries mean fewer
+ * disk writes, messages and applies per command: with 50 closed-loop
+ * clients on 3 nodes (2 cores) 5 -> 22 commands per entry and about 15%
+ * more writes/s (bench/README.md, resp_bench.py). */
+#define GROUP_MAX_INFLIGHT 1
+/* Linearizable reads likewise: one barrier in flight serves every read that
+ * arrived before it; reads arriving meanwhile share the next one. */
+#define BARRIER_MAX_INFLIGHT 1
 #define TICK_MS 50
 
 #define LOG(n, lv, ...) core_logf(&(n)->log, (lv), COMPONENT, __VA_ARGS__)
@@ -281,7 +291,8 @@ static void forwarded_done(node_req *entry, int rc, const store_result *res,
 /* Take up to GROUP_MAX_* requests off `writes` and encode them into one
  * entry.  Requests whose command does not encode fail on their own. */
 static void flush_writes(wire_node *n) {
-  while (n->writes.n) {
+  while (n->writes.n &&
+         (!is_leader(n) || n->inflight < GROUP_MAX_INFLIGHT)) {
     node_prop *p = core_calloc(1, sizeof *p);
     size_t cap = WIRE_MIN(n->writes.n, (size_t)GROUP_MAX_CMDS);
     if (p) p->reqs = core_malloc(cap * sizeof *p->reqs);
@@ -382,6 +393,7 @@ static void serve_read(wire_node *n, node_req *r) {
 static void barrier_cb(struct raft_barrier *breq, int status) {
   node_barrier *b = breq->data;
   wire_node *n = b->node;
+  n->barriers_inflight--;
   node_req *r;
   while ((r = node_reqlist_pop(&b->reads))) {
     if (status)
@@ -427,6 +439,7 @@ static void flush_reads(wire_node *n) {
     return;
   }
   atomic_fetch_add(&n->n_barriers, 1);
+  n->barriers_inflight++;
 }
 
 /* ---- dispatch ---------------------------------------------------------------- */
@@ -614,7 +627,8 @@ static void on_flush(uv_prepare_t *h) {
   wire_node *n = h->data;
   if (n->closing) return;
   if (n->writes.n) flush_writes(n);
-  if (n->reads.n) flush_reads(n);
+  if (n->reads.n && n->barriers_inflight < BARRIER_MAX_INFLIGHT)
+    flush_reads(n);
 }
 
 static void on_tick(uv_timer_t *h) {

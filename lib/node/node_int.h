@@ -146,6 +146,7 @@ struct wire_node {
   node_reqlist reads;   /* linearizable reads waiting for a barrier */
   node_reqlist parked;  /* waiting for a leader to be known */
   unsigned inflight;    /* raft entries proposed, not yet applied */
+  unsigned barriers_inflight; /* raft barriers proposed, not yet applied */
   core_buf enc;         /* encoding scratch */
 
   struct http_server *http;

@@ -83,6 +83,8 @@ struct rslot {
   bool ready, failed;
   unsigned pending; /* requests not completed */
   int64_t acc;
+  int64_t sent_ns; /* when its requests were dispatched (leader lease) */
+  uint64_t term;   /* leader term then; 0: not the leader */
 };
 
 struct rconn {
@@ -95,7 +97,9 @@ struct rconn {
   core_buf wbuf; /* being written */
   uv_write_t wreq;
   bool writing, reading, closing, quit, readonly;
-  unsigned refs; /* the handle + requests in flight + a write */
+  bool queued;   /* in srv->flushq */
+  rconn *next_flush;
+  unsigned refs; /* the handle + requests in flight + a write + flushq */
   uint64_t id;
   rconn *prev, *next;
 };
@@ -109,6 +113,9 @@ struct resp_server {
   wire_node *n;
   uv_tcp_t listener;
   uv_timer_t timer;
+  uv_check_t check;  /* flushes the connections in flushq once per
+                        iteration, after the I/O callbacks */
+  rconn *flushq;
   rconn *conns;
   unsigned n_conns;
   unsigned refs; /* handles + connections + background requests */
@@ -118,6 +125,11 @@ struct resp_server {
   uint64_t next_id;
   uint64_t meta_term; /* term our RESP address was published in */
   unsigned expiring;  /* KV_EXPIRED requests in flight */
+  /* Leader lease (see lease_extend): reads are served from the local state
+   * until lease_ns (monotonic) while the term is lease_term. */
+  int64_t lease_ns;
+  uint64_t lease_term;
+  bool renewing; /* a barrier renewing the lease is in flight */
   int64_t started_ns;
   uint64_t n_commands, n_connections, n_expired;
   scan_cursor cursors[RESP_SCAN_CURSORS];
@@ -173,6 +185,7 @@ static void conn_close(rconn *c) {
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 static void conn_flush(rconn *c);
+static void on_check(uv_check_t *h);
 
 static void on_write(uv_write_t *w, int status) {
   rconn *c = w->data;
@@ -199,6 +212,19 @@ static void conn_pace(rconn *c) {
 
 static void conn_flush(rconn *c) {
   if (c->closing) return;
+  if (!c->writing && c->out.len) {
+    /* Most replies fit the socket buffer: write them now, without a
+     * request (uv_write costs an epoll_ctl and a callback per reply). */
+    uv_buf_t now = uv_buf_init(c->out.data, (unsigned)c->out.len);
+    int w = uv_try_write((uv_stream_t *)&c->tcp, &now, 1);
+    if (w > 0) {
+      memmove(c->out.data, c->out.data + w, c->out.len - (size_t)w);
+      c->out.len -= (size_t)w;
+    } else if (w != UV_EAGAIN && w != UV_ENOSYS) {
+      conn_close(c);
+      return;
+    }
+  }
   if (!c->writing && c->out.len) {
     core_buf t = c->wbuf;
     c->wbuf = c->out;
@@ -254,6 +280,11 @@ static rslot *slot_new(rconn *c, rkind kind) {
   if (!sl) return NULL;
   sl->c = c;
   sl->kind = kind;
+  wire_node *n = c->srv->n;
+  if (!n->closing && raft_state(&n->raft) == RAFT_LEADER) {
+    sl->sent_ns = core_monotonic_ns();
+    sl->term = n->raft.current_term;
+  }
   if (c->tail) c->tail->next = sl;
   else c->head = sl;
   c->tail = sl;
@@ -353,6 +384,19 @@ static void slot_result(rslot *sl, int rc, const char *err,
   }
 }
 
+/* Replies completed by commits are sent once per loop iteration: a
+ * pipeline whose commands commit in one raft entry gets one write, not one
+ * per command. */
+static void conn_defer_flush(rconn *c) {
+  resp_server *s = c->srv;
+  if (c->queued || c->closing || s->closing) return;
+  c->queued = true;
+  c->refs++;
+  c->next_flush = s->flushq;
+  s->flushq = c;
+  if (!s->closing) uv_check_start(&s->check, on_check);
+}
+
 static void slot_complete(rslot *sl) {
   rconn *c = sl->c;
   if (--sl->pending) return;
@@ -360,14 +404,17 @@ static void slot_complete(rslot *sl) {
   sl->ready = true;
   if (sl == c->head) {
     conn_drain(c);
-    conn_flush(c);
+    conn_defer_flush(c);
   }
 }
+
+static void lease_extend(resp_server *s, uint64_t term, int64_t sent_ns);
 
 static void req_done(node_req *req, int rc, const store_result *res, size_t n,
                      const char *val, size_t vlen) {
   rslot *sl = req->ud;
   rconn *c = sl->c;
+  if (!rc && sl->term) lease_extend(c->srv, sl->term, sl->sent_ns);
   if (req->op != NODE_OP_CALL || rc)
     slot_result(sl, rc, req->err, n ? &res[0] : NULL, val, vlen);
   node_req_free(req);
@@ -410,6 +457,84 @@ static void oom_reply(rslot *sl) {
     sl->out.len = 0;
     resp_error(&sl->out, "OOM out of memory");
   }
+}
+
+/* ---- leader lease ------------------------------------------------------------------
+ *
+ * A linearizable read needs proof that this node still leads, and a raft
+ * barrier per batch of reads costs a disk write on a majority.  Instead
+ * the leader holds a lease (Raft thesis §6.4.1): when an entry it proposed
+ * at time t in term T is applied while it still leads in T, a majority of
+ * the voters heard from it after t.  Such a follower keeps its leader and
+ * refuses votes (thesis §4.2.3; libraft recvRequestVote) until its
+ * randomized election timeout, at least election-timeout, runs out without
+ * hearing from the leader: no other leader can exist before
+ * t + election-timeout.  Reads are served from the local state, which holds
+ * every write acknowledged so far (writes are answered once applied here),
+ * until t + election-timeout / 2: half the timeout is left as margin for
+ * clock rate differences and scheduling.  Leadership transfers, which let
+ * a follower start an election at once, only happen when this node shuts
+ * down, and a closing node serves nothing.  Without a lease (idle leader, a
+ * new term) reads wait for a barrier, which also renews the lease; a
+ * barrier is proposed ahead of expiry while reads keep coming. */
+
+static int64_t lease_len_ns(wire_node *n) {
+  return (int64_t)n->cfg.election_timeout_ms * 1000000 / 2;
+}
+
+static void lease_extend(resp_server *s, uint64_t term, int64_t sent_ns) {
+  wire_node *n = s->n;
+  if (!is_leader(n) || n->raft.current_term != term) return;
+  int64_t until = sent_ns + lease_len_ns(n);
+  if (s->lease_term != term || until > s->lease_ns) {
+    s->lease_term = term;
+    s->lease_ns = until;
+  }
+}
+
+typedef struct lease_req {
+  resp_server *s;
+  int64_t sent_ns;
+  uint64_t term;
+} lease_req;
+
+static void lease_done(node_req *req, int rc, const store_result *res,
+                       size_t n, const char *val, size_t vlen) {
+  (void)res, (void)n, (void)val, (void)vlen;
+  lease_req *l = req->ud;
+  resp_server *s = l->s;
+  s->renewing = false;
+  if (!rc && !s->closing) lease_extend(s, l->term, l->sent_ns);
+  core_free(l);
+  node_req_free(req);
+  srv_unref(s);
+}
+
+/* Whether reads may be served from the local state now (renewing the
+ * lease ahead of its end). */
+static bool lease_valid(resp_server *s) {
+  wire_node *n = s->n;
+  if (!is_leader(n) || s->lease_term != n->raft.current_term) return false;
+  int64_t now = core_monotonic_ns();
+  if (now >= s->lease_ns) return false;
+  if (!s->renewing && s->lease_ns - now < lease_len_ns(n) / 2) {
+    lease_req *l = core_calloc(1, sizeof *l);
+    node_req *r = l ? node_req_new(NODE_OP_BARRIER, 0) : NULL;
+    if (r) {
+      l->s = s;
+      l->sent_ns = now;
+      l->term = n->raft.current_term;
+      r->done = lease_done;
+      r->ud = l;
+      r->deadline_ns = now + (int64_t)n->cfg.request_timeout_ms * 1000000;
+      s->renewing = true;
+      s->refs++;
+      node_dispatch(n, r);
+    } else {
+      core_free(l);
+    }
+  }
+  return true;
 }
 
 /* ---- command context ---------------------------------------------------------- */
@@ -470,6 +595,12 @@ static void submit(rctx *x, rslot *sl, node_req *r) {
  * READONLY follower connection, else MOVED. */
 static void read_cmd(rctx *x, read_fn fn) {
   wire_node *n = x->n;
+  /* Under the lease, unless an earlier command of this connection is still
+   * in flight (a pipelined SET then GET must see the SET). */
+  if (!x->c->head && lease_valid(x->c->srv)) {
+    fn(n, x->c, x->argv, x->argc, imm(x->c));
+    return;
+  }
   if (!is_leader(n)) {
     if (x->c->readonly) fn(n, x->c, x->argv, x->argc, imm(x->c));
     else reply_moved(n, imm(x->c));
@@ -933,8 +1064,9 @@ static void cmd_get(rctx *x) {
   wire_node *n = x->n;
   const resp_arg *k = &x->argv[1];
   if (!check_key(x, k)) return;
-  if (!is_leader(n)) {
-    if (!x->c->readonly) {
+  bool lease = !x->c->head && lease_valid(x->c->srv);
+  if (lease || !is_leader(n)) {
+    if (!lease && !x->c->readonly) {
       reply_moved(n, imm(x->c));
       return;
     }
@@ -1420,6 +1552,20 @@ static void on_connection(uv_stream_t *l, int status) {
   conn_pace(c);
 }
 
+static void on_check(uv_check_t *h) {
+  resp_server *s = h->data;
+  rconn *c = s->flushq;
+  s->flushq = NULL;
+  uv_check_stop(h);
+  while (c) {
+    rconn *next = c->next_flush;
+    c->queued = false;
+    conn_flush(c);
+    conn_unref(c);
+    c = next;
+  }
+}
+
 /* ---- leader duties: our address, active expiry ----------------------------------- */
 
 typedef struct bg_req {
@@ -1543,13 +1689,16 @@ int node_resp_start(wire_node *n) {
   s->listener.data = s;
   uv_timer_init(&n->loop, &s->timer);
   s->timer.data = s;
-  s->refs = 2;
+  uv_check_init(&n->loop, &s->check);
+  s->check.data = s;
+  s->refs = 3;
   rv = uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, 0);
   if (!rv) rv = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
   if (rv) {
     s->closing = true;
     uv_close((uv_handle_t *)&s->listener, srv_handle_closed);
     uv_close((uv_handle_t *)&s->timer, srv_handle_closed);
+    uv_close((uv_handle_t *)&s->check, srv_handle_closed);
     return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EIO,
                     "RESP server: cannot listen on %s:%d: %s", host, port,
                     uv_strerror(rv));
@@ -1577,6 +1726,15 @@ void node_resp_close(wire_node *n) {
   n->resp = NULL;
   s->closing = true;
   while (s->conns) conn_close(s->conns);
+  rconn *c = s->flushq; /* closed: nothing to flush, drop their refs */
+  s->flushq = NULL;
+  while (c) {
+    rconn *next = c->next_flush;
+    c->queued = false;
+    conn_unref(c);
+    c = next;
+  }
   uv_close((uv_handle_t *)&s->listener, srv_handle_closed);
   uv_close((uv_handle_t *)&s->timer, srv_handle_closed);
+  uv_close((uv_handle_t *)&s->check, srv_handle_closed);
 }

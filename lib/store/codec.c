@@ -230,7 +230,7 @@ static int rd_varint(reader *r, const char *what, uint64_t *out) {
 
 static int rd_bytes(reader *r, const char *what, size_t min, size_t max,
                     store_slice *out) {
-  uint64_t n;
+  uint64_t n = 0; /* -O3 cannot see rd_varint sets it */
   int rc = rd_varint(r, what, &n);
   if (rc) return rc;
   if (n > (uint64_t)(r->end - r->p))
@@ -447,7 +447,7 @@ static int decode_fields(reader *r, store_cmd *c, const cmd_spec *sp) {
     }
     int rc = WIRE_OK;
     char *base = (char *)c + fd->off;
-    uint64_t v;
+    uint64_t v = 0;
     switch (fd->kind) {
       case F_KEY:
         rc = rd_bytes(r, fd->name, 1, STORE_KEY_MAX, slice_at(c, fd->off));

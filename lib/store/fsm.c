@@ -422,6 +422,7 @@ static int exp_rec_key(core_buf *b, char tag, uint64_t ms, store_slice key) {
 /* Expiry of `key` as the entry being applied sees it (0: none). */
 static int exp_get(store_fsm *f, store_slice key, uint64_t *ms) {
   *ms = 0;
+  if (!f->has_exp) return WIRE_OK;
   if (exp_rec_key(&f->ekey, STORE_EXP_KEY, 0, key))
     return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
   bool found;
@@ -446,6 +447,7 @@ static int exp_clear(store_fsm *f, store_slice key) {
 static int exp_set(store_fsm *f, store_slice key, uint64_t ms) {
   int rc = exp_clear(f, key);
   if (rc) return rc;
+  f->has_exp = true;
   char be[8];
   store_be64_put(be, ms);
   if (exp_rec_key(&f->ekey, STORE_EXP_KEY, 0, key))
@@ -821,6 +823,13 @@ int store_fsm_open(const char *dir, const store_fsm_options *opt,
     f->wb = rocksdb_writebatch_wi_create(0, 1);
     rc = reserve_results(f, 16);
   }
+  if (!rc) { /* any expiry record at all? */
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
+        f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_EXPIRES]);
+    rocksdb_iter_seek_to_first(it);
+    f->has_exp = rocksdb_iter_valid(it) != 0;
+    rocksdb_iter_destroy(it);
+  }
   if (rc) {
     core_msg(err, errsz, rc, "store %s: %s", dir, f->err);
     store_fsm_close(f);
@@ -944,6 +953,7 @@ int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
 /* Expiry of `key` in the stored state (0: none).  Reads only. */
 static int exp_read(store_fsm *f, store_slice key, uint64_t *ms) {
   *ms = 0;
+  if (!f->has_exp) return WIRE_OK;
   if (exp_rec_key(&f->ekey, STORE_EXP_KEY, 0, key)) return WIRE_ENOMEM;
   int rc = store_rocks_get(&f->rk, STORE_CF_EXPIRES, NULL, buf_slice(&f->ekey),
                            &f->eval, f->err, sizeof f->err);
@@ -979,6 +989,7 @@ int store_fsm_expiry(store_fsm *f, store_slice key, uint64_t now,
 
 int store_fsm_due(store_fsm *f, uint64_t now, size_t limit, store_scan_cb cb,
                   void *ud) {
+  if (!f->has_exp) return WIRE_OK;
   rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
       f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_EXPIRES]);
   char t = STORE_EXP_TIME;

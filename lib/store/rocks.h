@@ -92,6 +92,9 @@ struct store_fsm {
   size_t res_cap;
   core_buf key, val, tmp;
   core_buf ekey, eval; /* expiry records */
+  /* false only while the expires family is known to be empty: then no
+   * read or write needs to look expiries up (the common case) */
+  bool has_exp;
   core_buf rbytes;      /* result bytes of the entry being applied */
   size_t *roff;         /* per result: offset in rbytes + 1 (0: none) */
   int live_snaps; /* store_snap objects not yet ended */

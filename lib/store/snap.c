@@ -422,5 +422,6 @@ int store_fsm_restore(store_fsm *f, const void *buf, size_t len,
             (unsigned long long)index, (unsigned long long)count,
             (unsigned long long)f->applied);
   f->applied = index;
+  f->has_exp = true; /* the snapshot may hold expiries */
   return WIRE_OK;
 }

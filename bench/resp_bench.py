@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""RESP front end against Redis: redis-benchmark on a 3-node libwire cluster
+and on a durable redis-server, in the same run.
+
+  python3 bench/resp_bench.py [--build DIR] [-n 200000] [-c 50] [--nodes 3]
+
+Starts `--nodes` `wire-node serve --resp` processes on loopback (node 1
+bootstraps, the others join; the benchmark talks to the leader) and
+`redis-server --port P --bind 127.0.0.1 --save '' --appendonly yes
+--appendfsync always --dir TMP` as the baseline, then runs
+`redis-benchmark -t set,get,incr -n N -c C` with and without `-P 16`
+against both and prints a Markdown table (requests/s) with the ratios.
+
+Without --build it sets up build-resp-bench (release, no tests) once and
+builds daemon/wire-node there.
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
+from cluster import Cluster, free_port, wait_until  # noqa: E402
+
+
+class RespCluster(Cluster):
+    def add_node(self, bootstrap=False, extra=None):
+        port = free_port()
+        nd = super().add_node(bootstrap, ['--resp', '127.0.0.1:%d' % port] +
+                              list(extra or []))
+        nd.resp_port = port
+        return nd
+
+
+def sh(args, **kw):
+    return subprocess.run(args, check=True, **kw)
+
+
+def build(dirname):
+    path = os.path.join(ROOT, dirname)
+    if not os.path.exists(os.path.join(path, 'build.ninja')):
+        sh(['meson', 'setup', path, '--buildtype=release', '-Dtests=false'], cwd=ROOT)
+    sh(['ninja', '-C', path, 'daemon/wire-node'], stdout=subprocess.DEVNULL)
+    return os.path.join(path, 'daemon', 'wire-node')
+
+
+def ping(port):
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=1) as s:
+            s.sendall(b'PING\r\n')
+            return s.recv(16).startswith(b'+PONG')
+    except OSError:
+        return False
+
+
+def wait_writable(port):
+    """The leader accepts writes over RESP once its address is published."""
+    def ok():
+        with socket.create_connection(('127.0.0.1', port), timeout=2) as s:
+            s.sendall(b'SET __bench_probe 1\r\n')
+            return s.recv(64).startswith(b'+OK')
+    wait_until(ok, 20, 'the leader to accept RESP writes')
+
+
+def bench(port, n, c, pipeline):
+    args = ['redis-benchmark', '-h', '127.0.0.1', '-p', str(port), '-t', 'set,get,incr',
+            '-n', str(n), '-c', str(c), '--csv']
+    if pipeline > 1:
+        args += ['-P', str(pipeline)]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    rps = {}
+    for line in out.splitlines():
+        f = [x.strip('"') for x in line.split(',')]
+        if len(f) >= 2 and f[0] in ('SET', 'GET', 'INCR'):
+            rps[f[0]] = float(f[1])
+    if len(rps) != 3:
+        raise SystemExit('unexpected redis-benchmark output:\n' + out)
+    return rps
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--build', help='existing build dir (default: build-resp-bench, release)')
+    ap.add_argument('-n', type=int, default=200000)
+    ap.add_argument('-c', type=int, default=50)
+    ap.add_argument('--nodes', type=int, default=3)
+    ap.add_argument('--pipeline', type=int, default=16)
+    args = ap.parse_args()
+    for tool in ('redis-server', 'redis-benchmark'):
+        if not shutil.which(tool):
+            raise SystemExit('%s not found: apt install redis-server redis-tools' % tool)
+    wire_node = (os.path.join(os.path.abspath(args.build), 'daemon', 'wire-node')
+                 if args.build else build('build-resp-bench'))
+    results = {}
+    tmp = tempfile.mkdtemp(prefix='resp-bench-redis-')
+    rport = free_port()
+    redis_proc = subprocess.Popen(
+        ['redis-server', '--port', str(rport), '--bind', '127.0.0.1', '--save', '',
+         '--appendonly', 'yes', '--appendfsync', 'always', '--dir', tmp],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with RespCluster(wire_node, args.nodes, name='resp-bench') as c:
+            lead = c.leader()
+            wait_writable(lead.resp_port)
+            wait_until(lambda: ping(rport), 10, 'redis-server')
+            # alternate the two servers so that both see the same machine state
+            for p in (1, args.pipeline):
+                for name, port in (('wire', lead.resp_port), ('redis', rport)):
+                    results[(name, p)] = bench(port, args.n, args.c, p)
+                    print('%-5s -P %-2d %s' % (name, p, results[(name, p)]), file=sys.stderr)
+            expect_leader = c.leader()
+            if expect_leader is not lead:
+                print('WARNING: leadership moved during the run', file=sys.stderr)
+    finally:
+        redis_proc.terminate()
+        redis_proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    ver = subprocess.run(['redis-server', '--version'], capture_output=True,
+                         text=True).stdout.split()[2]
+    print('command: %s' % ' '.join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]))
+    print('machine: %s, %d cores, %s; redis-server %s; %s' % (
+        platform.node(), os.cpu_count(), platform.platform(), ver, time.strftime('%Y-%m-%d')))
+    print('redis-benchmark -t set,get,incr -n %d -c %d [-P %d]; libwire: %d nodes, '
+          'leader; redis: appendonly yes, appendfsync always\n' % (
+              args.n, args.c, args.pipeline, args.nodes))
+    print('| test | pipeline | libwire req/s | redis req/s | libwire / redis |')
+    print('|---|---:|---:|---:|---:|')
+    for p in (1, args.pipeline):
+        for t in ('SET', 'GET', 'INCR'):
+            w, r = results[('wire', p)][t], results[('redis', p)][t]
+            print('| %s | %s | %s | %s | %.2f |' % (t, p if p > 1 else 'none',
+                                                    format(int(w), ','),
+                                                    format(int(r), ','), w / r))
+
+
+if __name__ == '__main__':
+    main()
