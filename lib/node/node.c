@@ -52,6 +52,12 @@
 /* Linearizable reads likewise: one barrier in flight serves every read that
  * arrived before it; reads arriving meanwhile share the next one. */
 #define BARRIER_MAX_INFLIGHT 1
+/* With one entry in flight, closed-loop writers split into two cohorts
+ * that alternate (one waits while the other's entry commits), halving the
+ * entry size.  When the previous commit saw more writers than are queued
+ * now, the leader lingers (polling, not sleeping) up to this long for the
+ * others to come back, so that they share one entry again. */
+#define GROUP_LINGER_NS 300000
 #define TICK_MS 50
 
 #define LOG(n, lv, ...) core_logf(&(n)->log, (lv), COMPONENT, __VA_ARGS__)
@@ -225,6 +231,7 @@ static void apply_cb(struct raft_apply *areq, int status, void *result) {
   node_prop *p = areq->data;
   wire_node *n = p->node;
   n->inflight--;
+  if (!p->entry) n->group_expect = p->n + n->writes.n;
   const store_apply_result *ar = result;
   if (p->entry) {
     if (status)
@@ -623,11 +630,36 @@ static void on_wake(uv_async_t *h) {
   if (stop) start_close(n);
 }
 
+static void on_linger(uv_idle_t *h) { (void)h; }
+
+/* Whether group commit should wait a little for more writers (see
+ * GROUP_LINGER_NS). */
+static bool linger(wire_node *n) {
+  if (n->writes.n < n->group_expect && n->inflight < GROUP_MAX_INFLIGHT &&
+      is_leader(n)) {
+    uint64_t now = uv_hrtime();
+    if (!n->linger_until) {
+      n->linger_until = now + GROUP_LINGER_NS;
+      uv_idle_start(&n->linger, on_linger);
+    }
+    if (now < n->linger_until) return true;
+  }
+  if (n->linger_until) {
+    n->linger_until = 0;
+    uv_idle_stop(&n->linger);
+  }
+  return false;
+}
+
 static void on_flush(uv_prepare_t *h) {
   wire_node *n = h->data;
   if (n->closing) return;
-  if (n->writes.n) flush_writes(n);
-  if (n->reads.n && n->barriers_inflight < BARRIER_MAX_INFLIGHT)
+  if (n->writes.n && !linger(n)) flush_writes(n);
+  /* A read must see the writes queued before it: while writes are held
+   * back (an entry in flight, lingering), so are reads, else their barrier
+   * would be ordered before those writes. */
+  if (n->reads.n && !n->writes.n &&
+      n->barriers_inflight < BARRIER_MAX_INFLIGHT)
     flush_reads(n);
 }
 
@@ -972,6 +1004,7 @@ static void raft_closed(struct raft *r) {
   node_transport_close(&n->transport);
   close_handle((uv_handle_t *)&n->wake);
   close_handle((uv_handle_t *)&n->flush);
+  close_handle((uv_handle_t *)&n->linger);
   close_handle((uv_handle_t *)&n->tick);
 }
 
@@ -992,6 +1025,7 @@ static void finish_close(wire_node *n) {
   else {
     close_handle((uv_handle_t *)&n->wake);
     close_handle((uv_handle_t *)&n->flush);
+    close_handle((uv_handle_t *)&n->linger);
     close_handle((uv_handle_t *)&n->tick);
   }
 }
@@ -1064,6 +1098,8 @@ static int thread_setup(wire_node *n) {
   uv_prepare_init(&n->loop, &n->flush);
   n->flush.data = n;
   uv_prepare_start(&n->flush, on_flush);
+  uv_idle_init(&n->loop, &n->linger);
+  n->linger.data = n;
   uv_timer_init(&n->loop, &n->tick);
   n->tick.data = n;
 

@@ -147,6 +147,9 @@ struct wire_node {
   node_reqlist parked;  /* waiting for a leader to be known */
   unsigned inflight;    /* raft entries proposed, not yet applied */
   unsigned barriers_inflight; /* raft barriers proposed, not yet applied */
+  uv_idle_t linger;       /* keeps the loop polling while a group lingers */
+  size_t group_expect;    /* writers active at the last commit */
+  uint64_t linger_until;  /* uv_hrtime() ns; 0: not lingering */
   core_buf enc;         /* encoding scratch */
 
   struct http_server *http;
