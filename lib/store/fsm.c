@@ -63,13 +63,102 @@ static int wb_get(store_fsm *f, int cf, store_slice key, core_buf *out,
   return WIRE_OK;
 }
 
+/* ---- the write log of an entry ---------------------------------------------
+ *
+ * An entry may write one key many times (a group of 800 pipelined SETs of
+ * one key): RocksDB would insert every version into its memtable, the
+ * most expensive step of apply.  The indexed batch (f->wb) serves reads of
+ * the entry's own writes; beside it the log keeps the last write per
+ * (family, key), and only those go to RocksDB, in one write batch with the
+ * applied index.  The resulting state is the same. */
+
+typedef struct wrec {
+  uint32_t klen, vlen;
+  uint8_t cf, del;
+} wrec;
+
+static void wlog_reset(store_fsm *f) {
+  f->wlog.len = 0;
+  f->wlog_failed = false;
+  if (f->wn) memset(f->wslots, 0, f->wcap * sizeof *f->wslots);
+  f->wn = 0;
+  if (f->wcap > 65536) { /* after a huge entry: do not keep clearing it */
+    core_free(f->wslots);
+    f->wslots = NULL;
+    f->wcap = 0;
+  }
+}
+
+static const wrec *wlog_at(const store_fsm *f, size_t off, const char **k) {
+  const wrec *r = (const wrec *)(const void *)(f->wlog.data + off);
+  *k = f->wlog.data + off + sizeof *r;
+  return r;
+}
+
+static bool wlog_grow(store_fsm *f) {
+  size_t cap = f->wcap ? 2 * f->wcap : 256;
+  size_t *s = core_calloc(cap, sizeof *s);
+  if (!s) return false;
+  for (size_t i = 0; i < f->wcap; i++) {
+    if (!f->wslots[i]) continue;
+    const char *k;
+    const wrec *r = wlog_at(f, f->wslots[i] - 1, &k);
+    size_t h = (size_t)core_hash64(k, r->klen, r->cf) & (cap - 1);
+    while (s[h]) h = (h + 1) & (cap - 1);
+    s[h] = f->wslots[i];
+  }
+  core_free(f->wslots);
+  f->wslots = s;
+  f->wcap = cap;
+  return true;
+}
+
+static void wlog_add(store_fsm *f, int cf, store_slice k, store_slice v,
+                     bool del) {
+  if (f->wlog_failed) return;
+  if (k.len > UINT32_MAX || v.len > UINT32_MAX ||
+      ((f->wn + 1) * 2 > f->wcap && !wlog_grow(f)))
+    goto fail;
+  size_t off = (f->wlog.len + 7) & ~(size_t)7; /* records stay aligned */
+  wrec r = {(uint32_t)k.len, del ? 0 : (uint32_t)v.len, (uint8_t)cf, del};
+  if (core_buf_reserve(&f->wlog, off - f->wlog.len + sizeof r + k.len +
+                                     r.vlen))
+    goto fail;
+  f->wlog.len = off;
+  core_buf_append(&f->wlog, &r, sizeof r);
+  if (k.len) core_buf_append(&f->wlog, k.ptr, k.len);
+  if (r.vlen) core_buf_append(&f->wlog, v.ptr, r.vlen);
+  size_t h = (size_t)core_hash64(k.ptr, k.len, (uint64_t)cf) & (f->wcap - 1);
+  for (;; h = (h + 1) & (f->wcap - 1)) {
+    if (!f->wslots[h]) {
+      f->wn++;
+      break;
+    }
+    const char *ok;
+    const wrec *o = wlog_at(f, f->wslots[h] - 1, &ok);
+    if (o->cf == cf && o->klen == k.len && !memcmp(ok, k.ptr, k.len)) break;
+  }
+  f->wslots[h] = off + 1;
+  return;
+fail:
+  f->wlog_failed = true;
+}
+
 static void wb_put(store_fsm *f, int cf, store_slice k, store_slice v) {
   rocksdb_writebatch_wi_put_cf(f->wb, f->rk.cf[cf], k.ptr, k.len,
                                v.ptr ? v.ptr : "", v.len);
+  wlog_add(f, cf, k, v, false);
 }
 
 static void wb_del(store_fsm *f, int cf, store_slice k) {
   rocksdb_writebatch_wi_delete_cf(f->wb, f->rk.cf[cf], k.ptr, k.len);
+  wlog_add(f, cf, k, (store_slice){NULL, 0}, true);
+}
+
+/* Drop the entry's writes (both the indexed batch and the log). */
+static void batch_clear(store_fsm *f) {
+  rocksdb_writebatch_wi_clear(f->wb);
+  wlog_reset(f);
 }
 
 static store_slice buf_slice(const core_buf *b) {
@@ -821,6 +910,7 @@ int store_fsm_open(const char *dir, const store_fsm_options *opt,
   if (!rc) rc = load_meta(f);
   if (!rc) {
     f->wb = rocksdb_writebatch_wi_create(0, 1);
+    f->pb = rocksdb_writebatch_create();
     rc = reserve_results(f, 16);
   }
   if (!rc) { /* any expiry record at all? */
@@ -845,6 +935,9 @@ void store_fsm_close(store_fsm *f) {
     core_logf(f->log, WIRE_LOG_ERROR, "store",
               "closing with %d snapshot(s) still open", f->live_snaps);
   if (f->wb) rocksdb_writebatch_wi_destroy(f->wb);
+  if (f->pb) rocksdb_writebatch_destroy(f->pb);
+  core_free(f->wslots);
+  core_buf_free(&f->wlog);
   store_rocks_close(&f->rk);
   core_free(f->res);
   core_free(f->roff);
@@ -871,8 +964,23 @@ static int commit_batch(store_fsm *f, uint64_t index) {
   store_be64_put(be, index);
   wb_put(f, STORE_CF_META, store_str(STORE_META_APPLIED), (store_slice){be, 8});
   char *rerr = NULL;
-  rocksdb_write_writebatch_wi(f->rk.db, f->rk.wo, f->wb, &rerr);
-  rocksdb_writebatch_wi_clear(f->wb);
+  if (f->wlog_failed) {
+    rocksdb_write_writebatch_wi(f->rk.db, f->rk.wo, f->wb, &rerr);
+  } else {
+    for (size_t i = 0; i < f->wcap; i++) {
+      if (!f->wslots[i]) continue;
+      const char *k;
+      const wrec *r = wlog_at(f, f->wslots[i] - 1, &k);
+      if (r->del)
+        rocksdb_writebatch_delete_cf(f->pb, f->rk.cf[r->cf], k, r->klen);
+      else
+        rocksdb_writebatch_put_cf(f->pb, f->rk.cf[r->cf], k, r->klen,
+                                  k + r->klen, r->vlen);
+    }
+    rocksdb_write(f->rk.db, f->rk.wo, f->pb, &rerr);
+    rocksdb_writebatch_clear(f->pb);
+  }
+  batch_clear(f);
   if (rerr) {
     int rc = fsm_fail(f, WIRE_EIO, "apply %" PRIu64 ": rocksdb write: %s",
                       index, rerr);
@@ -900,7 +1008,7 @@ int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
     core_logf(f->log, WIRE_LOG_WARN, "store",
               "entry %" PRIu64 " is malformed, applied as a no-op: %s", index,
               derr);
-    rocksdb_writebatch_wi_clear(f->wb);
+    batch_clear(f);
     rc = commit_batch(f, index);
     if (rc) return rc;
     f->res[0].status = STORE_INVALID;
@@ -909,7 +1017,7 @@ int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
   if (rc)
     return fsm_fail(f, rc, "entry %" PRIu64 ": %s (not applied)", index, derr);
 
-  rocksdb_writebatch_wi_clear(f->wb);
+  batch_clear(f);
   f->rbytes.len = 0;
   f->roff[0] = 0;
   if (cmd.type == STORE_CMD_BATCH) {
@@ -927,14 +1035,14 @@ int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
       if (rc) break;
     }
     if (rc < 0) {
-      rocksdb_writebatch_wi_clear(f->wb);
+      batch_clear(f);
       return rc;
     }
     *n = i;
   } else {
     rc = handler_of(cmd.type)(f, &cmd, &f->res[0]);
     if (rc) {
-      rocksdb_writebatch_wi_clear(f->wb);
+      batch_clear(f);
       return rc;
     }
   }

@@ -96,6 +96,14 @@ struct store_fsm {
    * read or write needs to look expiries up (the common case) */
   bool has_exp;
   core_buf rbytes;      /* result bytes of the entry being applied */
+  /* The writes of the entry being applied, last one per (family, key):
+   * records in wlog, a hash index of them in wslots (offset + 1); what is
+   * written to RocksDB (see commit_batch).  wlog_failed: out of memory,
+   * the indexed batch is written as is. */
+  core_buf wlog;
+  size_t *wslots, wcap, wn;
+  bool wlog_failed;
+  rocksdb_writebatch_t *pb;
   size_t *roff;         /* per result: offset in rbytes + 1 (0: none) */
   int live_snaps; /* store_snap objects not yet ended */
   uint64_t pipes_version; /* store_fsm_pipelines_version() */

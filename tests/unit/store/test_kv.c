@@ -328,6 +328,50 @@ static void test_batch_results(void **state) {
   assert_memory_equal(res[2].bytes.ptr, "third", 5);
 }
 
+/* Only the last write of each key reaches RocksDB (the write log of an
+ * entry): the state is the one of applying every write in order. */
+static void test_batch_last_write_wins(void **state) {
+  fx *x = *state;
+  enum { N = 1500 };
+  static store_cmd items[N];
+  static char keys[N][16];
+  size_t n = 0;
+  items[n++] = kv(STORE_CMD_KV_SET, "a", "1", 0, 0);
+  items[n++] = kv(STORE_CMD_KV_SET, "b", "2", 0, NOW + 100000);
+  items[n++] = kv(STORE_CMD_KV_DEL, "a", NULL, 0, 0);
+  items[n++] = kv(STORE_CMD_KV_SET, "a", "3", 0, 0);
+  items[n++] = kv(STORE_CMD_KV_SET, "c", "x", 0, 0);
+  items[n++] = kv(STORE_CMD_KV_DEL, "c", NULL, 0, 0);
+  items[n++] = kv(STORE_CMD_KV_SET, "b", "4", STORE_KV_KEEPTTL, 0);
+  while (n < N) { /* many distinct keys (the index grows), some twice */
+    snprintf(keys[n], sizeof keys[n], "k%04zu", n % 1000);
+    items[n] = kv(STORE_CMD_KV_INCRBY, keys[n], NULL, 0, 0);
+    items[n].u.kv.delta = 1;
+    n++;
+  }
+  store_cmd batch = {.type = STORE_CMD_BATCH};
+  batch.u.batch.items = items;
+  batch.u.batch.count = n;
+  const store_result *res;
+  size_t nres;
+  assert_int_equal(st_apply(x->f, ++x->idx, &batch, &res, &nres), 0);
+  assert_int_equal(nres, N);
+  assert_value(x->f, "a", "3");
+  assert_value(x->f, "b", "4");
+  assert_value(x->f, "c", NULL);
+  assert_int_equal(expiry(x->f, "b"), NOW + 100000);
+  assert_value(x->f, "k0007", "2"); /* n = 7 and 1007 */
+  assert_value(x->f, "k0600", "1"); /* n = 600 only */
+  assert_value(x->f, "k0000", "1"); /* n = 1000 only */
+  /* and after a restart (what was written is what RocksDB holds) */
+  store_fsm_close(x->f);
+  char err[256];
+  assert_int_equal(store_fsm_open(x->path, NULL, &x->f, err, sizeof err), 0);
+  assert_value(x->f, "a", "3");
+  assert_value(x->f, "k0010", "2");
+  assert_int_equal(store_fsm_applied(x->f), x->idx);
+}
+
 static void test_member_resp_codec_snapshot(void **state) {
   fx *x = *state;
   store_cmd m = {.type = STORE_CMD_MEMBER_RESP};
@@ -413,6 +457,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_mset_append_getdel_del, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_batch_results, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_batch_last_write_wins, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_member_resp_codec_snapshot, setup,
                                       teardown),
   };
