@@ -580,9 +580,13 @@ static int res_bytes(store_fsm *f, store_result *res, const char *p,
 static int apply_kv_set(store_fsm *f, const store_cmd *c, store_result *res) {
   const store_slice key = c->u.kv.key;
   uint64_t fl = c->u.kv.flags;
-  bool found;
-  int rc = live_get(f, key, c->u.kv.now, &f->val, &found);
-  if (rc) return rc;
+  bool found = false;
+  int rc;
+  /* A plain SET does not depend on the old value: no read. */
+  if (fl & (STORE_KV_NX | STORE_KV_XX | STORE_KV_GET | STORE_KV_KEEPTTL)) {
+    rc = live_get(f, key, c->u.kv.now, &f->val, &found);
+    if (rc) return rc;
+  }
   if ((fl & STORE_KV_GET) && found) {
     res->value = 1;
     if ((rc = res_bytes(f, res, f->val.data, f->val.len))) return rc;
