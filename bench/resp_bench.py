@@ -3,6 +3,7 @@
 and on a durable redis-server, in the same run.
 
   python3 bench/resp_bench.py [--build DIR] [-n 200000] [-c 50] [--nodes 3]
+                              [--keyspace N]
 
 Starts `--nodes` `wire-node serve --resp` processes on loopback (node 1
 bootstraps, the others join; the benchmark talks to the leader) and
@@ -70,9 +71,11 @@ def wait_writable(port):
     wait_until(ok, 20, 'the leader to accept RESP writes')
 
 
-def bench(port, n, c, pipeline):
+def bench(port, n, c, pipeline, keyspace):
     args = ['redis-benchmark', '-h', '127.0.0.1', '-p', str(port), '-t', 'set,get,incr',
             '-n', str(n), '-c', str(c), '--csv']
+    if keyspace:
+        args += ['-r', str(keyspace)]
     if pipeline > 1:
         args += ['-P', str(pipeline)]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
@@ -93,6 +96,8 @@ def main():
     ap.add_argument('-c', type=int, default=50)
     ap.add_argument('--nodes', type=int, default=3)
     ap.add_argument('--pipeline', type=int, default=16)
+    ap.add_argument('--keyspace', type=int, default=0,
+                    help='redis-benchmark -r N (random keys; default: one key per test)')
     args = ap.parse_args()
     for tool in ('redis-server', 'redis-benchmark'):
         if not shutil.which(tool):
@@ -114,7 +119,7 @@ def main():
             # alternate the two servers so that both see the same machine state
             for p in (1, args.pipeline):
                 for name, port in (('wire', lead.resp_port), ('redis', rport)):
-                    results[(name, p)] = bench(port, args.n, args.c, p)
+                    results[(name, p)] = bench(port, args.n, args.c, p, args.keyspace)
                     print('%-5s -P %-2d %s' % (name, p, results[(name, p)]), file=sys.stderr)
             expect_leader = c.leader()
             if expect_leader is not lead:
@@ -129,9 +134,10 @@ def main():
     print('command: %s' % ' '.join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:]))
     print('machine: %s, %d cores, %s; redis-server %s; %s' % (
         platform.node(), os.cpu_count(), platform.platform(), ver, time.strftime('%Y-%m-%d')))
-    print('redis-benchmark -t set,get,incr -n %d -c %d [-P %d]; libwire: %d nodes, '
+    print('redis-benchmark -t set,get,incr -n %d -c %d [-P %d]%s; libwire: %d nodes, '
           'leader; redis: appendonly yes, appendfsync always\n' % (
-              args.n, args.c, args.pipeline, args.nodes))
+              args.n, args.c, args.pipeline,
+              ' -r %d' % args.keyspace if args.keyspace else '', args.nodes))
     print('| test | pipeline | libwire req/s | redis req/s | libwire / redis |')
     print('|---|---:|---:|---:|---:|')
     for p in (1, args.pipeline):
