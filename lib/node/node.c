@@ -1261,6 +1261,7 @@ int wire_node_open(wire_ctx *ctx, const wire_node_config *cfg,
   store_limits_default(&n->limits);
   n->limits.value_max = n->cfg.value_max;
   pthread_mutex_init(&n->mu, NULL);
+  pthread_mutex_init(&n->err_mu, NULL);
   pthread_cond_init(&n->cond, NULL);
   snprintf(n->raft_addr, sizeof n->raft_addr, "%s:%d", n->cfg.raft_host,
            n->cfg.raft_port);
@@ -1312,6 +1313,9 @@ fail:
   store_fsm_close(n->fsm);
   node_config_free(&n->cfg);
   pthread_mutex_destroy(&n->mu);
+  for (size_t i = 0; i < n->nerrs; i++) core_free(n->errs[i]);
+  core_free(n->errs);
+  pthread_mutex_destroy(&n->err_mu);
   pthread_cond_destroy(&n->cond);
   core_free(n);
   return rc;
@@ -1374,7 +1378,7 @@ int wire_node_start(wire_node *n) {
   pthread_mutex_lock(&n->mu);
   if (n->thread_running || n->loop_done) {
     pthread_mutex_unlock(&n->mu);
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ESTATE,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ESTATE,
                     "node was started already");
   }
   n->thread_running = true;
@@ -1384,7 +1388,7 @@ int wire_node_start(wire_node *n) {
     pthread_mutex_lock(&n->mu);
     n->thread_running = false;
     pthread_mutex_unlock(&n->mu);
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EIO,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_EIO,
                     "cannot start the node thread: %s", uv_strerror(rv));
   }
   pthread_mutex_lock(&n->mu);
@@ -1396,6 +1400,7 @@ int wire_node_start(wire_node *n) {
     pthread_mutex_lock(&n->mu);
     n->thread_running = false;
     pthread_mutex_unlock(&n->mu);
+    snprintf(node_err(n), WIRE_ERRMSG_SIZE, "%s", n->errmsg);
     return rc;
   }
   rc = node_pipes_start(n);
@@ -1432,6 +1437,9 @@ void wire_node_close(wire_node *n) {
   core_buf_free(&n->enc);
   node_config_free(&n->cfg);
   pthread_mutex_destroy(&n->mu);
+  for (size_t i = 0; i < n->nerrs; i++) core_free(n->errs[i]);
+  core_free(n->errs);
+  pthread_mutex_destroy(&n->err_mu);
   pthread_cond_destroy(&n->cond);
   core_free(n);
 }
@@ -1449,11 +1457,48 @@ int wire_node_wait(wire_node *n, int timeout_ms) {
   bool fatal = n->fatal;
   pthread_mutex_unlock(&n->mu);
   if (!done) return WIRE_ETIMEDOUT;
+  if (fatal) snprintf(node_err(n), WIRE_ERRMSG_SIZE, "%s", n->errmsg);
   return fatal ? WIRE_EFAILED : WIRE_OK;
 }
 
+typedef struct node_errbuf {
+  pthread_t tid;
+  char msg[WIRE_ERRMSG_SIZE];
+} node_errbuf;
+
+static node_errbuf *err_find(wire_node *n, bool create) {
+  pthread_t self = pthread_self();
+  node_errbuf *e = NULL;
+  pthread_mutex_lock(&n->err_mu);
+  for (size_t i = 0; i < n->nerrs && !e; i++)
+    if (pthread_equal(n->errs[i]->tid, self)) e = n->errs[i];
+  if (!e && create) {
+    node_errbuf **v = core_realloc(n->errs, (n->nerrs + 1) * sizeof *v);
+    if (v) {
+      n->errs = v;
+      e = core_calloc(1, sizeof *e);
+      if (e) {
+        e->tid = self;
+        n->errs[n->nerrs++] = e;
+      }
+    }
+  }
+  pthread_mutex_unlock(&n->err_mu);
+  return e;
+}
+
+char *node_err(wire_node *n) {
+  node_errbuf *e = err_find(n, true);
+  return e ? e->msg : n->errmsg;
+}
+
+/* Per calling thread: a call's failure on one thread never shows up as
+ * another thread's message.  Node-level failures (start, fatal stop) are
+ * copied to the thread that gets their error code. */
 const char *wire_node_errmsg(const wire_node *n) {
-  return n ? n->errmsg : "";
+  if (!n) return "";
+  node_errbuf *e = err_find((wire_node *)n, false);
+  return e ? e->msg : n->errmsg;
 }
 
 /* Hand a request to the node thread.  On failure the request is freed. */
@@ -1580,7 +1625,7 @@ static int sync_run(wire_node *n, node_req *req, int timeout_ms,
 
 static int run_sync(wire_node *n, node_req *req, int timeout_ms,
                     sync_call **s_out) {
-  return sync_run(n, req, timeout_ms, s_out, n->errmsg, sizeof n->errmsg);
+  return sync_run(n, req, timeout_ms, s_out, node_err(n), WIRE_ERRMSG_SIZE);
 }
 
 int node_run_sync(wire_node *n, node_req *req, int timeout_ms,
@@ -1608,10 +1653,10 @@ int node_run_sync(wire_node *n, node_req *req, int timeout_ms,
 
 static int check_key(wire_node *n, size_t klen) {
   if (klen == 0)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EINVAL,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_EINVAL,
                     "empty key: keys are 1 to %zu bytes", n->limits.key_max);
   if (klen > n->limits.key_max)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ETOOBIG,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ETOOBIG,
                     "key of %zu bytes: keys are at most %zu bytes", klen,
                     n->limits.key_max);
   return WIRE_OK;
@@ -1619,7 +1664,7 @@ static int check_key(wire_node *n, size_t klen) {
 
 static int check_val(wire_node *n, size_t vlen) {
   if (vlen > n->limits.value_max)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ETOOBIG,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ETOOBIG,
                     "value of %zu bytes: values are at most %zu bytes "
                     "(option value-max)",
                     vlen, n->limits.value_max);
@@ -1707,21 +1752,21 @@ static int result_rc(wire_node *n, const sync_call *s) {
     case STORE_OK:
       return WIRE_OK;
     case STORE_NOTFOUND:
-      return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ENOTFOUND,
+      return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ENOTFOUND,
                       "key not found");
     case STORE_MISMATCH:
-      return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EMISMATCH,
+      return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_EMISMATCH,
                       "compare failed: the key does not hold the expected "
                       "value");
     default:
-      return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EFAILED, "%s",
+      return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_EFAILED, "%s",
                       store_status_str(s->res.status));
   }
 }
 
 static int write_sync(wire_node *n, const store_cmd *cmd, int timeout_ms) {
   node_req *r = write_req(cmd);
-  if (!r) return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ENOMEM,
+  if (!r) return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ENOMEM,
                           "out of memory");
   sync_call *s = NULL;
   int rc = run_sync(n, r, timeout_ms, &s);
@@ -1788,7 +1833,7 @@ int wire_node_get(wire_node *n, const void *key, size_t klen,
   int rc = check_key(n, klen);
   if (rc) return rc;
   node_req *r = read_req(key, klen, mode);
-  if (!r) return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ENOMEM,
+  if (!r) return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ENOMEM,
                           "out of memory");
   sync_call *s = NULL;
   rc = run_sync(n, r, timeout_ms, &s);

@@ -117,7 +117,11 @@ struct wire_node {
   int start_rc;
   bool started, thread_running, stop_requested, loop_done;
   uv_thread_t thread;
-  char errmsg[WIRE_ERRMSG_SIZE];
+  char errmsg[WIRE_ERRMSG_SIZE]; /* node-level: start failure, fatal stop */
+  /* Messages of failed calls, one buffer per calling thread (node_err). */
+  pthread_mutex_t err_mu;
+  struct node_errbuf **errs;
+  size_t nerrs;
   bool fatal;         /* the node stopped itself; errmsg says why */
   char cluster_id[40]; /* "" until bootstrapped or joined */
   bool fresh;          /* no raft data in the data dir at open */
@@ -190,6 +194,10 @@ void node_fatal(wire_node *n, const char *fmt, ...)
 int node_identity_set(wire_node *n, const char *cluster_id);
 /* ready: a leader is known and everything it committed is applied here. */
 bool node_ready(wire_node *n, char *why, size_t size);
+
+/* The calling thread's buffer for the message of a failed call on `n`
+ * (WIRE_ERRMSG_SIZE bytes; n->errmsg if none can be allocated). */
+char *node_err(wire_node *n);
 
 /* Run `req` from another thread and wait at most timeout_ms (<= 0: the
  * request timeout).  WIRE_OK or the error, with its message in err.  On

@@ -1122,7 +1122,7 @@ int node_pipes_start(wire_node *n) {
   node_pipes *m = n->pipes;
   int rv = uv_thread_create(&m->thread, mgr_thread, m);
   if (rv)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EIO,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_EIO,
                     "cannot start the pipelines thread: %s", uv_strerror(rv));
   m->thread_started = true;
   return WIRE_OK;
@@ -1264,17 +1264,16 @@ static int write_cmd(wire_node *n, const store_cmd *c, int timeout_ms,
                      store_result *res) {
   node_req *req = node_write_req(c);
   if (!req)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ENOMEM, "out of memory");
-  return node_run_sync(n, req, timeout_ms, res, NULL, NULL, n->errmsg,
-                       sizeof n->errmsg);
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ENOMEM, "out of memory");
+  return node_run_sync(n, req, timeout_ms, res, NULL, NULL, node_err(n), WIRE_ERRMSG_SIZE);
 }
 
 static int check_name(wire_node *n, const char *name) {
   if (!name || !*name)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EINVAL,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_EINVAL,
                     "empty pipeline name");
   if (strlen(name) > STORE_KEY_MAX)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ETOOBIG,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ETOOBIG,
                     "pipeline name longer than %u bytes", STORE_KEY_MAX);
   return WIRE_OK;
 }
@@ -1285,10 +1284,10 @@ WIRE_API int wire_node_pipeline_submit(wire_node *n, const char *text,
   if (!n || !text) return WIRE_EINVAL;
   char nm[256];
   int rc = validate_def(n, text, len, "<submitted>", nm, sizeof nm, NULL,
-                        n->errmsg, sizeof n->errmsg);
+                        node_err(n), WIRE_ERRMSG_SIZE);
   if (rc) return rc;
   if (len > n->limits.value_max)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ETOOBIG,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ETOOBIG,
                     "definition of %zu bytes: at most %zu (value-max)", len,
                     n->limits.value_max);
   store_cmd c = {.type = replace ? STORE_CMD_PIPELINE_PUT
@@ -1300,10 +1299,10 @@ WIRE_API int wire_node_pipeline_submit(wire_node *n, const char *text,
   if (rc) return rc;
   if (name && name_size) snprintf(name, name_size, "%s", nm);
   if (res.status == STORE_MISMATCH)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EEXISTS,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_EEXISTS,
                     "a pipeline named '%s' exists already", nm);
   if (res.status != STORE_OK)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EFAILED, "%s",
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_EFAILED, "%s",
                     store_status_str(res.status));
   return WIRE_OK;
 }
@@ -1319,7 +1318,7 @@ WIRE_API int wire_node_pipeline_delete(wire_node *n, const char *name,
   rc = write_cmd(n, &c, timeout_ms, &res);
   if (rc) return rc;
   if (res.status == STORE_NOTFOUND)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ENOTFOUND,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ENOTFOUND,
                     "no pipeline named '%s'", name);
   return WIRE_OK;
 }
@@ -1336,11 +1335,11 @@ WIRE_API int wire_node_pipeline_pause(wire_node *n, const char *name,
   rc = write_cmd(n, &c, timeout_ms, &res);
   if (rc) return rc;
   if (res.status == STORE_NOTFOUND)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ENOTFOUND,
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ENOTFOUND,
                     "no pipeline named '%s'", name);
   return res.status == STORE_OK
              ? WIRE_OK
-             : core_msg(n->errmsg, sizeof n->errmsg, WIRE_EFAILED, "%s",
+             : core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_EFAILED, "%s",
                         store_status_str(res.status));
 }
 
@@ -1368,19 +1367,19 @@ WIRE_API int wire_node_pipeline_info(wire_node *n, const char *name,
   }
   node_req *req = node_req_new(NODE_OP_CALL, nl);
   if (!req)
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ENOMEM, "out of memory");
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ENOMEM, "out of memory");
   if (nl) memcpy(req->data, name, nl);
   req->data_len = nl;
   req->call = info_call;
   char *val = NULL;
   size_t vl;
-  int rc = node_run_sync(n, req, timeout_ms, NULL, &val, &vl, n->errmsg,
-                         sizeof n->errmsg);
+  int rc = node_run_sync(n, req, timeout_ms, NULL, &val, &vl, node_err(n),
+                         WIRE_ERRMSG_SIZE);
   if (rc) return rc;
   *json = malloc(vl + 1);
   if (!*json) {
     core_free(val);
-    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ENOMEM, "out of memory");
+    return core_msg(node_err(n), WIRE_ERRMSG_SIZE, WIRE_ENOMEM, "out of memory");
   }
   memcpy(*json, val, vl + 1);
   core_free(val);

@@ -406,6 +406,54 @@ static void test_two_nodes_one_process(void **state) {
   tnode_fini(&b);
 }
 
+/* wire_node_errmsg() is per calling thread: two threads failing different
+ * calls at the same time each read their own message. */
+typedef struct err_thread {
+  wire_node *node;
+  bool empty_key; /* else: a read of a missing key */
+  int ok;
+} err_thread;
+
+static void *err_worker(void *arg) {
+  err_thread *t = arg;
+  for (int i = 0; i < 200; i++) {
+    int rc;
+    const char *want;
+    if (t->empty_key) {
+      rc = wire_node_put(t->node, "", 0, "v", 1, 0);
+      want = "empty key";
+    } else {
+      char *v = NULL;
+      size_t len;
+      rc = wire_node_get(t->node, "missing", 7, WIRE_READ_STALE, &v, &len, 0);
+      want = "key not found";
+    }
+    if (rc != (t->empty_key ? WIRE_EINVAL : WIRE_ENOTFOUND)) return NULL;
+    if (!strstr(wire_node_errmsg(t->node), want)) return NULL;
+  }
+  t->ok = 1;
+  return NULL;
+}
+
+static void test_errmsg_per_thread(void **state) {
+  (void)state;
+  tnode t;
+  tnode_init(&t);
+  start_node(&t, 1, true, NULL);
+  wait_leader(&t);
+  err_thread a = {t.node, true, 0}, b = {t.node, false, 0};
+  pthread_t ta, tb;
+  pthread_create(&ta, NULL, err_worker, &a);
+  pthread_create(&tb, NULL, err_worker, &b);
+  pthread_join(ta, NULL);
+  pthread_join(tb, NULL);
+  assert_int_equal(a.ok, 1);
+  assert_int_equal(b.ok, 1);
+  /* This thread failed nothing yet. */
+  assert_null(strstr(wire_node_errmsg(t.node), "empty key"));
+  tnode_fini(&t);
+}
+
 /* ---- pipelines through the C API ------------------------------------------- */
 
 /* A sink whose first `fail` writes answer WIRE_EAGAIN (transient). */
@@ -523,6 +571,7 @@ int main(void) {
       cmocka_unit_test(test_async),
       cmocka_unit_test(test_two_nodes_one_process),
       cmocka_unit_test(test_pipeline_api),
+      cmocka_unit_test(test_errmsg_per_thread),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
