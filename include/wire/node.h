@@ -199,6 +199,12 @@ WIRE_API int wire_node_get_async(wire_node *node, const void *key, size_t klen,
                                  void *user);
 WIRE_API int wire_node_delete_async(wire_node *node, const void *key,
                                     size_t klen, wire_node_cb cb, void *user);
+/** Compare and swap as wire_node_cas(); the callback gets WIRE_OK when
+ *  swapped, WIRE_EMISMATCH when the comparison failed. */
+WIRE_API int wire_node_cas_async(wire_node *node, const void *key,
+                                 size_t klen, const void *expected,
+                                 size_t elen, const void *val, size_t vlen,
+                                 wire_node_cb cb, void *user);
 
 /* ---- status --------------------------------------------------------------- */
 

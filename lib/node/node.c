@@ -1796,23 +1796,32 @@ int wire_node_delete(wire_node *n, const void *key, size_t klen,
   return write_sync(n, &cmd, timeout_ms);
 }
 
-int wire_node_cas(wire_node *n, const void *key, size_t klen,
-                  const void *expected, size_t elen, const void *val,
-                  size_t vlen, int timeout_ms) {
+static int cas_cmd(wire_node *n, store_cmd *cmd, const void *key, size_t klen,
+                   const void *expected, size_t elen, const void *val,
+                   size_t vlen) {
   int rc = check_key(n, klen);
   if (!rc && val) rc = check_val(n, vlen);
   if (!rc && expected) rc = check_val(n, elen);
   if (rc) return rc;
-  store_cmd cmd = {.type = STORE_CMD_CAS};
-  cmd.u.cas.key = (store_slice){key, klen};
+  *cmd = (store_cmd){.type = STORE_CMD_CAS};
+  cmd->u.cas.key = (store_slice){key, klen};
   if (expected) {
-    cmd.u.cas.flags |= STORE_CAS_EXPECTED;
-    cmd.u.cas.expected = (store_slice){expected, elen};
+    cmd->u.cas.flags |= STORE_CAS_EXPECTED;
+    cmd->u.cas.expected = (store_slice){expected, elen};
   }
   if (val) {
-    cmd.u.cas.flags |= STORE_CAS_NEW;
-    cmd.u.cas.value = (store_slice){val, vlen};
+    cmd->u.cas.flags |= STORE_CAS_NEW;
+    cmd->u.cas.value = (store_slice){val, vlen};
   }
+  return WIRE_OK;
+}
+
+int wire_node_cas(wire_node *n, const void *key, size_t klen,
+                  const void *expected, size_t elen, const void *val,
+                  size_t vlen, int timeout_ms) {
+  store_cmd cmd;
+  int rc = cas_cmd(n, &cmd, key, klen, expected, elen, val, vlen);
+  if (rc) return rc;
   return write_sync(n, &cmd, timeout_ms);
 }
 
@@ -1910,4 +1919,13 @@ int wire_node_get_async(wire_node *n, const void *key, size_t klen,
   int rc = check_key(n, klen);
   if (rc || !cb) return rc ? rc : WIRE_EINVAL;
   return submit_async(n, read_req(key, klen, mode), cb, user);
+}
+
+int wire_node_cas_async(wire_node *n, const void *key, size_t klen,
+                        const void *expected, size_t elen, const void *val,
+                        size_t vlen, wire_node_cb cb, void *user) {
+  store_cmd cmd;
+  int rc = cas_cmd(n, &cmd, key, klen, expected, elen, val, vlen);
+  if (rc || !cb) return rc ? rc : WIRE_EINVAL;
+  return submit_async(n, write_req(&cmd), cb, user);
 }

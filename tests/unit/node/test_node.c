@@ -333,7 +333,7 @@ static void test_group_commit(void **state) {
 typedef struct async_state {
   pthread_mutex_t mu;
   pthread_cond_t cond;
-  int done, ok, notfound;
+  int done, ok, notfound, mismatch;
   char got[16];
 } async_state;
 
@@ -343,6 +343,7 @@ static void on_done(void *user, int rc, const char *val, size_t vlen) {
   a->done++;
   if (rc == WIRE_OK) a->ok++;
   if (rc == WIRE_ENOTFOUND) a->notfound++;
+  if (rc == WIRE_EMISMATCH) a->mismatch++;
   if (rc == WIRE_OK && val && vlen < sizeof a->got) {
     memcpy(a->got, val, vlen);
     a->got[vlen] = '\0';
@@ -384,6 +385,22 @@ static void test_async(void **state) {
   assert_int_equal(a.notfound, 1);
   assert_int_equal(wire_node_put_async(t.node, "", 0, "v", 1, on_done, &a),
                    WIRE_EINVAL);
+  /* CAS: create when absent, then swap only from the expected value. */
+  assert_int_equal(wire_node_cas_async(t.node, "c", 1, NULL, 0, "1", 1,
+                                       on_done, &a),
+                   WIRE_OK);
+  wait_done(&a, 104);
+  assert_int_equal(wire_node_cas_async(t.node, "c", 1, "0", 1, "2", 1,
+                                       on_done, &a),
+                   WIRE_OK);
+  wait_done(&a, 105);
+  assert_int_equal(a.mismatch, 1);
+  assert_int_equal(wire_node_cas_async(t.node, "c", 1, "1", 1, "2", 1,
+                                       on_done, &a),
+                   WIRE_OK);
+  wait_done(&a, 106);
+  assert_int_equal(a.ok, 104);
+  expect_get(t.node, "c", "2", WIRE_READ_LINEARIZABLE);
   tnode_fini(&t);
 }
 
