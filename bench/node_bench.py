@@ -50,8 +50,8 @@ def main():
     ap.add_argument('--keys', type=int, default=100,
                     help='keys per client (each PUT row writes them all, so GETs find them)')
     args = ap.parse_args()
-    wire_node = os.path.join(args.build, 'daemon', 'wire-node')
-    kv_load = os.path.join(args.build, 'bench', 'kv_load')
+    wire_node = os.path.abspath(os.path.join(args.build, 'daemon', 'wire-node'))
+    kv_load = os.path.abspath(os.path.join(args.build, 'bench', 'kv_load'))
     for p in (wire_node, kv_load):
         if not os.access(p, os.X_OK):
             sys.exit('%s missing: build first (meson setup %s --buildtype=release && ninja -C %s)'
