@@ -12,9 +12,11 @@
 extern const wire_source_vtable conn_file_source;
 extern const wire_source_vtable conn_generator_source;
 extern const wire_source_vtable conn_stdin_source;
+extern const wire_source_vtable conn_kafka_source;
 extern const wire_sink_vtable conn_file_sink;
 extern const wire_sink_vtable conn_stdout_sink;
 extern const wire_sink_vtable conn_null_sink;
+extern const wire_sink_vtable conn_kafka_sink;
 
 /* A node that ran a pipeline with an exactly_once file sink and restarted
  * as a follower cuts the sink's file back to the length it committed

@@ -90,9 +90,10 @@ WIRE_API int wire_ctx_new(wire_ctx **out) {
   if (!ctx) return WIRE_ENOMEM;
   core_log_init(&ctx->log);
   static const wire_source_vtable *const sources[] = {
-      &conn_file_source, &conn_generator_source, &conn_stdin_source};
+      &conn_file_source, &conn_generator_source, &conn_stdin_source,
+      &conn_kafka_source};
   static const wire_sink_vtable *const sinks[] = {
-      &conn_file_sink, &conn_stdout_sink, &conn_null_sink};
+      &conn_file_sink, &conn_stdout_sink, &conn_null_sink, &conn_kafka_sink};
   static const wire_op_vtable *const ops[] = {
       &ops_jq, &ops_set, &ops_rename, &ops_drop,
       &ops_route, &ops_sample, &ops_dedupe};
