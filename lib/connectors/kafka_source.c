@@ -16,13 +16,19 @@
  * offset, and `start` (earliest|latest) when there is none.
  *
  * Rebalances.  The rebalance callback runs inside poll on the source
- * thread.  On revoke the acknowledged offsets of the revoked partitions are
- * committed synchronously before the partitions are released; records of
- * those partitions that were consumed but not yet acknowledged will be
- * consumed again by the new owner (at-least-once).  Offsets of partitions
- * no longer assigned are never committed, so a slow acknowledgement cannot
- * move another member's offset backwards.  Eager and cooperative assignors
- * both work.
+ * thread.  On revoke the partitions are paused and kept (librdkafka waits
+ * for the application's unassign call, which need not come from the
+ * callback) until every record handed to the engine so far is acknowledged
+ * or `revoke_timeout_ms` passed; poll meanwhile returns empty batches so
+ * that the engine's acknowledgements come in, and drops records of the
+ * revoked partitions still in librdkafka's queue (not consumed: the new
+ * owner reads them).  Then their acknowledged offsets are committed to the
+ * group synchronously and the partitions released: the new owner starts
+ * right after what this pipeline delivered, with no duplicate unless the
+ * timeout passed.  Offsets of partitions no longer assigned are never
+ * committed, so a late acknowledgement cannot move another member's offset
+ * backwards.  Lost partitions (session timed out) are dropped at once.
+ * Eager and cooperative assignors both work.
  *
  * Events: the Kafka key is the event key, the Kafka timestamp the event
  * time, headers become event headers, the value is the payload (checked to
@@ -53,6 +59,11 @@ typedef struct ksrc {
   kpos eof;       /* partitions at their end (offset = 1) */
   bool pos_dirty;
   bool had_assignment;
+  bool caught_up; /* the last position handed out is acknowledged */
+  bool closing;   /* close(): rebalances finish at once */
+  rd_kafka_topic_partition_list_t *revoking; /* kept until caught up */
+  int64_t revoke_deadline;                   /* ns, core_monotonic_ns */
+  int revoke_timeout_ms;
   char fatal[512];    /* set from callbacks: poll fails with it */
   int fatal_code;
   char brokers[1024];
@@ -88,6 +99,12 @@ static const wire_option kafka_source_options[] = {
     {.key = "connect_timeout_ms", .type = WIRE_OPT_INT, .def = "10000",
      .min = 100, .max = 600000,
      .doc = "how long open waits for the brokers to answer before failing"},
+    {.key = "revoke_timeout_ms", .type = WIRE_OPT_INT, .def = "10000",
+     .min = 0, .max = 600000,
+     .doc = "how long a rebalance keeps revoked partitions until the "
+            "records read from them are acknowledged (then they are "
+            "released anyway and the new owner reads the rest again); keep "
+            "it below max.poll.interval.ms"},
     {.key = "properties", .type = WIRE_OPT_MAP,
      .doc = "librdkafka consumer properties, passed through (they override "
             "the options above)"},
@@ -188,14 +205,19 @@ static void set_fatal(ksrc *s, int code, const char *fmt, ...) {
   s->fatal_code = code;
 }
 
-/* Commit the offsets in `p` that are assigned and moved, async or not. */
-static void commit_offsets(ksrc *s, const kpos *p, bool async,
-                           const rd_kafka_topic_partition_list_t *only) {
+/* Commit the offsets in `p` of assigned partitions (of `only` when given)
+ * that moved since the last commit, async or not.  A synchronous commit
+ * sends them all, moved or not (an earlier async one may have failed).
+ * Returns the error of a synchronous commit. */
+static rd_kafka_resp_err_t commit_offsets(
+    ksrc *s, const kpos *p, bool async,
+    const rd_kafka_topic_partition_list_t *only) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
   for (size_t i = 0; i < p->n; i++) {
     const kpos_entry *a = &p->v[i];
     kpos_entry *c = kpos_find(&s->consumed, a->topic, a->partition);
-    if (!c || !c->assigned || a->offset < 0 || a->offset <= c->committed)
+    if (!c || !c->assigned || a->offset < 0 ||
+        (async && a->offset <= c->committed))
       continue;
     if (only && !rd_kafka_topic_partition_list_find(only, a->topic,
                                                     a->partition))
@@ -204,13 +226,15 @@ static void commit_offsets(ksrc *s, const kpos *p, bool async,
         a->offset;
     c->committed = a->offset;
   }
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   if (l->cnt) {
-    rd_kafka_resp_err_t err = rd_kafka_commit(s->rk, l, async);
+    err = rd_kafka_commit(s->rk, l, async);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
       wire_stage_log(s->st, WIRE_LOG_WARN, "commit to group: %s",
                      rd_kafka_err2str(err));
   }
   rd_kafka_topic_partition_list_destroy(l);
+  return err;
 }
 
 static void on_assign(ksrc *s, rd_kafka_topic_partition_list_t *parts) {
@@ -257,38 +281,100 @@ static void on_revoke(ksrc *s, rd_kafka_topic_partition_list_t *parts) {
   s->pos_dirty = true;
 }
 
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts,
-                         void *opaque) {
-  ksrc *s = opaque;
-  s->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+/* Tell librdkafka the partitions are released. */
+static void unassign(ksrc *s, rd_kafka_topic_partition_list_t *parts) {
   rd_kafka_error_t *e = NULL;
   rd_kafka_resp_err_t e2 = RD_KAFKA_RESP_ERR_NO_ERROR;
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    on_assign(s, parts);
-    if (s->cooperative)
-      e = rd_kafka_incremental_assign(rk, parts);
-    else
-      e2 = rd_kafka_assign(rk, parts);
-  } else {
-    if (!rd_kafka_assignment_lost(rk)) on_revoke(s, parts);
-    else
-      for (int i = 0; i < parts->cnt; i++) {
-        kpos_entry *c = kpos_find(&s->consumed, parts->elems[i].topic,
-                                  parts->elems[i].partition);
-        if (c) kpos_remove(&s->consumed, (size_t)(c - s->consumed.v));
-      }
-    if (s->cooperative)
-      e = rd_kafka_incremental_unassign(rk, parts);
-    else
-      e2 = rd_kafka_assign(rk, NULL);
-  }
+  if (s->cooperative)
+    e = rd_kafka_incremental_unassign(s->rk, parts);
+  else
+    e2 = rd_kafka_assign(s->rk, NULL);
   if (e) {
     set_fatal(s, WIRE_EIO, "rebalance: %s", rd_kafka_error_string(e));
     rd_kafka_error_destroy(e);
   } else if (e2) {
     set_fatal(s, WIRE_EIO, "rebalance: %s", rd_kafka_err2str(e2));
   }
+}
+
+/* Release the partitions kept since a revoke: commit what is acknowledged
+ * of them, then unassign. */
+static void finish_revoke(ksrc *s) {
+  rd_kafka_topic_partition_list_t *parts = s->revoking;
+  if (!parts) return;
+  s->revoking = NULL;
+  if (s->caught_up) {
+    wire_stage_log(s->st, WIRE_LOG_INFO,
+                   "rebalance: %d partition(s) released after their records "
+                   "were acknowledged", parts->cnt);
+  } else {
+    wire_stage_log(s->st, WIRE_LOG_WARN,
+                   "rebalance: %d partition(s) released before every record "
+                   "read from them was acknowledged (revoke_timeout_ms %d): "
+                   "the new owner reads those records again",
+                   parts->cnt, s->revoke_timeout_ms);
+  }
+  on_revoke(s, parts);
+  unassign(s, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+}
+
+static bool revoking(const ksrc *s, const char *topic, int32_t partition) {
+  return s->revoking &&
+         rd_kafka_topic_partition_list_find(s->revoking, topic, partition);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts,
+                         void *opaque) {
+  ksrc *s = opaque;
+  s->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  finish_revoke(s); /* a new event: the previous one is over */
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    on_assign(s, parts);
+    rd_kafka_error_t *e = NULL;
+    rd_kafka_resp_err_t e2 = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (s->cooperative)
+      e = rd_kafka_incremental_assign(rk, parts);
+    else
+      e2 = rd_kafka_assign(rk, parts);
+    if (e) {
+      set_fatal(s, WIRE_EIO, "rebalance: %s", rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    } else if (e2) {
+      set_fatal(s, WIRE_EIO, "rebalance: %s", rd_kafka_err2str(e2));
+    } else {
+      /* partitions this consumer paused on an earlier revoke come back */
+      rd_kafka_resume_partitions(rk, parts);
+    }
+    return;
+  }
+  if (rd_kafka_assignment_lost(rk)) {
+    /* Another member may own them already: commit nothing. */
+    for (int i = 0; i < parts->cnt; i++) {
+      kpos_entry *c = kpos_find(&s->consumed, parts->elems[i].topic,
+                                parts->elems[i].partition);
+      if (c) kpos_remove(&s->consumed, (size_t)(c - s->consumed.v));
+    }
+    kpos_clear(&s->eof);
+    s->neof = 0;
+    s->pos_dirty = true;
+    unassign(s, parts);
+    return;
+  }
+  s->revoking = rd_kafka_topic_partition_list_copy(parts);
+  if (!s->revoking) {
+    set_fatal(s, WIRE_ENOMEM, "out of memory");
+    return;
+  }
+  if (s->closing || s->revoke_timeout_ms == 0) {
+    finish_revoke(s);
+    return;
+  }
+  /* Stop fetching them; poll() releases them once caught up. */
+  rd_kafka_pause_partitions(rk, s->revoking);
+  s->revoke_deadline =
+      core_monotonic_ns() + (int64_t)s->revoke_timeout_ms * 1000000;
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason,
@@ -306,11 +392,20 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason,
 static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *offsets, void *opaque) {
   (void)rk;
-  (void)offsets;
   ksrc *s = opaque;
-  if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-    wire_stage_log(s->st, WIRE_LOG_WARN, "commit to group failed: %s",
-                   rd_kafka_err2str(err));
+  if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  /* Not committed after all: the next commit sends these again.  (A
+   * rebalance in progress refuses commits; that is expected.) */
+  for (int i = 0; offsets && i < offsets->cnt; i++) {
+    const rd_kafka_topic_partition_t *tp = &offsets->elems[i];
+    kpos_entry *c = kpos_find(&s->consumed, tp->topic, tp->partition);
+    if (c && c->committed == tp->offset) c->committed = -1;
+  }
+  wire_stage_log(s->st,
+                 err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS
+                     ? WIRE_LOG_DEBUG
+                     : WIRE_LOG_WARN,
+                 "commit to group failed: %s", rd_kafka_err2str(err));
 }
 
 /* ---- open / close ------------------------------------------------------------- */
@@ -321,6 +416,8 @@ static void kafka_source_close(void *state) {
   if (s->rk) {
     /* Leave the group now (a restarted run rejoins at once) after a last
      * commit of what the engine acknowledged. */
+    s->closing = true;
+    finish_revoke(s);
     commit_offsets(s, &s->acked, false, NULL);
     rd_kafka_consumer_close(s->rk);
     if (s->q) rd_kafka_queue_destroy(s->q);
@@ -330,6 +427,7 @@ static void kafka_source_close(void *state) {
   kpos_free(&s->resume);
   kpos_free(&s->acked);
   kpos_free(&s->eof);
+  if (s->revoking) rd_kafka_topic_partition_list_destroy(s->revoking);
   core_buf_free(&s->pos);
   core_free(s->hdrs);
   core_free(s);
@@ -371,6 +469,8 @@ static int kafka_source_open(wire_stage *st, const char *resume, void **state) {
   s->key_json = strcmp(conn_opt_string(cfg, "key_format", "raw"), "json") == 0;
   s->headers = conn_opt_bool(cfg, "headers", true);
   s->exit_at_end = conn_opt_bool(cfg, "exit_at_end", false);
+  s->revoke_timeout_ms = (int)conn_opt_int(cfg, "revoke_timeout_ms", 10000);
+  s->caught_up = true;
   kafka_brokers(cfg, s->brokers, sizeof s->brokers);
   char err[512];
   if (resume && *resume && kpos_parse(&s->resume, resume, err, sizeof err)) {
@@ -537,6 +637,14 @@ static int kafka_source_poll(void *state, wire_batch *b, int timeout_ms) {
   size_t room = wire_batch_room(b);
   if (room == 0) room = 1;
   int64_t deadline = core_monotonic_ns() + (int64_t)timeout_ms * 1000000;
+  if (s->revoking) {
+    /* Keep polling (the group protocol goes on) but come back soon: the
+     * engine acknowledges between polls. */
+    if (s->caught_up || core_monotonic_ns() >= s->revoke_deadline)
+      finish_revoke(s);
+    else if (timeout_ms > 20)
+      deadline = core_monotonic_ns() + 20 * 1000000;
+  }
   size_t got = 0;
   int rc = WIRE_OK;
   kpos_entry *last = NULL;
@@ -559,6 +667,8 @@ static int kafka_source_poll(void *state, wire_batch *b, int timeout_ms) {
     }
     if (m->err) {
       rc = consumer_error(s, m);
+    } else if (revoking(s, rd_kafka_topic_name(m->rkt), m->partition)) {
+      /* fetched before the pause: not consumed, the new owner reads it */
     } else {
       rc = add_record(s, b, m, rd_kafka_topic_name(m->rkt), &last);
       got++;
@@ -573,6 +683,7 @@ static int kafka_source_poll(void *state, wire_batch *b, int timeout_ms) {
         wire_batch_set_position(b, s->pos.data))
       return WIRE_ENOMEM;
     s->pos_dirty = false;
+    s->caught_up = s->pos.len == 0; /* an empty map: nothing consumed */
   }
   if (s->exit_at_end && s->had_assignment && s->neof > 0) {
     /* At the end when every assigned partition reported its end. */
@@ -598,6 +709,7 @@ static int kafka_source_ack(void *state, const char *position) {
   char err[256];
   if (kpos_parse(&s->acked, position, err, sizeof err))
     return wire_stage_error(s->st, WIRE_EPARSE, "ack '%s': %s", position, err);
+  s->caught_up = s->pos.data && strcmp(position, s->pos.data) == 0;
   commit_offsets(s, &s->acked, true, NULL);
   return WIRE_OK;
 }

@@ -110,6 +110,7 @@ typedef struct seen {
   char (*ids)[37];
   size_t n, cap;
   int fail_flush; /* > 0: that many flushes answer WIRE_EAGAIN */
+  int sleep_us;   /* sinks that sleep per batch (test_kafka's slowseen) */
 } seen;
 
 static inline void seen_init(seen *s) {
