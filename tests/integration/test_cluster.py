@@ -220,14 +220,38 @@ def test_readyz_while_catching_up(wire_node):
     with Cluster(wire_node, 3, extra=FAST, name='readyz') as c:
         lead, fol = c.leader(), c.follower()
         fol.proc.send_signal(signal.SIGSTOP)
+        early = None
         try:
             for i in range(1500):
                 st, _ = lead.put('r%05d' % i, b'x' * 100)
                 expect(st == 204, 'put: %s' % st)
             commit = lead.status()['commit_index']
+            # Longer than the freshness of the commit index the follower last
+            # heard from the leader (4 probe periods, 1 s).
+            time.sleep(1.2)
+            # A request already waiting when the follower wakes up is served
+            # in its first loop iteration, before it caught up: whatever the
+            # machine's load, it must not say ready.
+            early = socket.create_connection(('127.0.0.1', fol.http_port), timeout=10)
+            early.sendall(b'GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n')
         finally:
             fol.proc.send_signal(signal.SIGCONT)
-        seen = []
+        answer = b''
+        while True:  # until the connection closes or the whole response is in
+            head, sep, body = answer.partition(b'\r\n\r\n')
+            if sep:
+                clen = [int(ln.split(b':')[1]) for ln in head.split(b'\r\n')
+                        if ln.lower().startswith(b'content-length:')]
+                if clen and len(body) >= clen[0]:
+                    break
+            chunk = early.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        early.close()
+        expect(answer.startswith(b'HTTP/1.1 503') and b'not_ready' in answer,
+               '/readyz right after the pause: %r' % answer[:200])
+        seen = [503]
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             st, _, body = fol.request('GET', '/readyz', timeout=5)
