@@ -2,11 +2,11 @@
 """Replicated key-value benchmark: 3 wire-node processes on loopback.
 
     python3 bench/node_bench.py [--build BUILD] [--clients 64] [--seconds 5]
-                                [--nodes 3] [--value-size 100]
+                                [--nodes 3] [--value-size 100] [--load-threads 1]
 
 Starts a cluster (tests/integration/cluster.py: node 1 bootstraps, the others
 join), then drives it with BUILD/bench/kv_load (closed-loop HTTP clients on
-keep-alive connections):
+keep-alive connections, driven by --load-threads epoll loops):
 
   1. durable replicated writes: PUT to the leader, each acknowledged only
      once the entry is committed by a majority (fsync'd on each of them);
@@ -31,7 +31,8 @@ from cluster import Cluster  # noqa: E402
 
 def run_load(kv_load, ports, op, args):
     cmd = [kv_load, '--port', ','.join(str(p) for p in ports), '--op', op,
-           '--clients', str(args.clients), '--seconds', str(args.seconds),
+           '--clients', str(args.clients), '--threads', str(args.load_threads),
+           '--seconds', str(args.seconds),
            '--value-size', str(args.value_size), '--keys', str(args.keys)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode:
@@ -46,6 +47,8 @@ def main():
     ap.add_argument('--clients', type=int, default=64)
     ap.add_argument('--seconds', type=float, default=5)
     ap.add_argument('--nodes', type=int, default=3)
+    ap.add_argument('--load-threads', type=int, default=1,
+                    help='epoll threads of kv_load driving the clients')
     ap.add_argument('--value-size', type=int, default=100)
     ap.add_argument('--keys', type=int, default=100,
                     help='keys per client (each PUT row writes them all, so GETs find them)')
