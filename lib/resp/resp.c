@@ -275,8 +275,29 @@ resp_rc resp_parser_next(resp_parser *p, resp_arg **argv, size_t *argc) {
 
 /* ---- replies ---------------------------------------------------------------- */
 
+/* A type byte, a decimal number and CRLF, in one append: replies are on
+ * the hot path of every GET (printf was 6% of a leader serving pipelined
+ * GETs). */
+static int put_header(core_buf *out, char type, bool neg, uint64_t v) {
+  char tmp[24], *e = tmp + sizeof tmp, *q = e;
+  *--q = '\n';
+  *--q = '\r';
+  do {
+    *--q = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  if (neg) *--q = '-';
+  *--q = type;
+  return core_buf_append(out, q, (size_t)(e - q));
+}
+
 int resp_simple(core_buf *out, const char *s) {
-  return core_buf_printf(out, "+%s\r\n", s);
+  size_t n = strlen(s);
+  if (core_buf_reserve(out, n + 3)) return WIRE_ENOMEM;
+  out->data[out->len++] = '+';
+  memcpy(out->data + out->len, s, n);
+  out->len += n;
+  return core_buf_append(out, "\r\n", 2);
 }
 
 int resp_error(core_buf *out, const char *fmt, ...) {
@@ -292,19 +313,20 @@ int resp_error(core_buf *out, const char *fmt, ...) {
 }
 
 int resp_int(core_buf *out, int64_t v) {
-  return core_buf_printf(out, ":%lld\r\n", (long long)v);
+  return put_header(out, ':', v < 0,
+                    v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
 }
 
 int resp_bulk(core_buf *out, const void *p, size_t n) {
-  if (core_buf_printf(out, "$%zu\r\n", n)) return WIRE_ENOMEM;
-  if (core_buf_append(out, p, n)) return WIRE_ENOMEM;
+  if (core_buf_reserve(out, n + 26)) return WIRE_ENOMEM;
+  if (put_header(out, '$', false, n)) return WIRE_ENOMEM;
+  if (n) memcpy(out->data + out->len, p, n);
+  out->len += n;
   return core_buf_append(out, "\r\n", 2);
 }
 
 int resp_null(core_buf *out) { return core_buf_append(out, "$-1\r\n", 5); }
 
-int resp_array(core_buf *out, size_t n) {
-  return core_buf_printf(out, "*%zu\r\n", n);
-}
+int resp_array(core_buf *out, size_t n) { return put_header(out, '*', false, n); }
 
 int resp_null_array(core_buf *out) { return core_buf_append(out, "*-1\r\n", 5); }

@@ -206,6 +206,29 @@ static void test_replies(void **state) {
                       "$-1\r\n*2\r\n*-1\r\n";
   assert_int_equal(b.len, sizeof want - 1);
   assert_memory_equal(b.data, want, b.len);
+  /* numbers at their edges, an empty bulk string, big lengths */
+  b.len = 0;
+  resp_int(&b, 0);
+  resp_int(&b, INT64_MAX);
+  resp_int(&b, INT64_MIN);
+  resp_int(&b, 7);
+  resp_bulk(&b, "", 0);
+  resp_array(&b, 0);
+  resp_array(&b, 1234567890123);
+  const char want2[] = ":0\r\n:9223372036854775807\r\n:-9223372036854775808\r\n"
+                       ":7\r\n$0\r\n\r\n*0\r\n*1234567890123\r\n";
+  assert_int_equal(b.len, sizeof want2 - 1);
+  assert_memory_equal(b.data, want2, b.len);
+  /* a bulk string longer than the buffer had room for */
+  b.len = 0;
+  char *big = malloc(100000);
+  memset(big, 'x', 100000);
+  resp_bulk(&b, big, 100000);
+  assert_int_equal(b.len, 9 + 100000 + 2);
+  assert_memory_equal(b.data, "$100000\r\n", 9);
+  assert_memory_equal(b.data + 9, big, 100000);
+  assert_memory_equal(b.data + 9 + 100000, "\r\n", 2);
+  free(big);
   core_buf_free(&b);
 }
 
