@@ -1284,7 +1284,9 @@ int wire_node_open(wire_ctx *ctx, const wire_node_config *cfg,
                   n->cfg.data_dir);
     goto fail;
   }
-  store_fsm_options fo = {.log = &n->log};
+  store_fsm_options fo = {.log = &n->log,
+                          .read_cache_bytes = n->cfg.read_cache,
+                          .no_read_cache = n->cfg.read_cache == 0};
   rc = store_fsm_open(n->db_dir, &fo, &n->fsm, err, sizeof err);
   if (rc) goto fail;
   if (fresh && store_fsm_applied(n->fsm) > 0) {

@@ -62,6 +62,10 @@ static const opt OPTS[] = {
     {{"value-max", "BYTES", "8MiB",
       "largest value accepted (suffixes K, KiB, M, MiB)"},
      OT_BYTES, 1, 64u << 20, false},
+    {{"read-cache", "BYTES", "64MiB",
+      "memory for values of recent point reads (GET), kept coherent with "
+      "every write; 0: off (suffixes K, M, G)"},
+     OT_BYTES, 0, 1ull << 40, false},
     {{"log-level", "LEVEL", "info", "debug, info, warn or error"},
      OT_LEVEL, 0, 0, false},
     {{"pipeline", "FILE", "",
@@ -113,14 +117,20 @@ static const char *closest(const char *key) {
   return best;
 }
 
+static bool parse_bytes(const char *s, uint64_t *out);
+
 int wire_node_config_new(wire_node_config **out) {
   wire_node_config *c = core_calloc(1, sizeof *c);
   if (!c) return WIRE_ENOMEM;
   for (size_t i = 0; i < N_OPTS; i++) {
-    /* Values are kept canonical: the default byte size too. */
-    const char *def = OPTS[i].type == OT_BYTES ? "8388608"
-                      : OPTS[i].info.def        ? OPTS[i].info.def
-                                                : "";
+    /* Values are kept canonical: default byte sizes too. */
+    const char *def = OPTS[i].info.def ? OPTS[i].info.def : "";
+    char num[24];
+    uint64_t u;
+    if (OPTS[i].type == OT_BYTES && parse_bytes(def, &u)) {
+      snprintf(num, sizeof num, "%llu", (unsigned long long)u);
+      def = num;
+    }
     c->val[i] = core_strdup(def);
     c->origin[i] = "default";
     if (!c->val[i]) {
@@ -202,6 +212,9 @@ static bool parse_bytes(const char *s, uint64_t *out) {
   else if (!strcasecmp(end, "M") || !strcasecmp(end, "MiB") ||
            !strcasecmp(end, "MB"))
     mul = 1024 * 1024;
+  else if (!strcasecmp(end, "G") || !strcasecmp(end, "GiB") ||
+           !strcasecmp(end, "GB"))
+    mul = 1024 * 1024 * 1024;
   else return false;
   if (v > UINT64_MAX / mul) return false;
   *out = v * mul;
@@ -594,6 +607,7 @@ int node_config_copy(const wire_node_config *c, struct node_config *o) {
   o->heartbeat_timeout_ms = (unsigned)uval(c, "heartbeat-timeout");
   o->request_timeout_ms = (unsigned)uval(c, "request-timeout");
   o->value_max = (size_t)uval(c, "value-max");
+  o->read_cache = (size_t)uval(c, "read-cache");
   o->checkpoint_interval_ms = (unsigned)uval(c, "checkpoint-interval");
   o->checkpoint_records = (unsigned)uval(c, "checkpoint-records");
   if (*c->val[find("resp")]) {

@@ -22,6 +22,7 @@ struct node_config {
   bool bootstrap;
   char **join; /* HOST:PORT strings */
   size_t n_join;
+  size_t read_cache; /* bytes of the FSM read cache, 0: off */
   unsigned snapshot_threshold, snapshot_trailing;
   unsigned election_timeout_ms, heartbeat_timeout_ms, request_timeout_ms;
   size_t value_max;

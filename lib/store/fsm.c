@@ -910,6 +910,9 @@ int store_fsm_open(const char *dir, const store_fsm_options *opt,
   store_fsm *f = core_calloc(1, sizeof *f);
   if (!f) return core_msg(err, errsz, WIRE_ENOMEM, "store: out of memory");
   f->log = opt ? opt->log : NULL;
+  vcache_init(&f->vc, opt && opt->no_read_cache ? 0
+                      : opt && opt->read_cache_bytes ? opt->read_cache_bytes
+                                                     : STORE_READ_CACHE_DEFAULT);
   int rc = store_rocks_open(&f->rk, dir, f->err, sizeof f->err);
   if (!rc) rc = load_meta(f);
   if (!rc) {
@@ -951,6 +954,7 @@ void store_fsm_close(store_fsm *f) {
   core_buf_free(&f->key);
   core_buf_free(&f->val);
   core_buf_free(&f->tmp);
+  vcache_free(&f->vc);
   core_free(f);
 }
 
@@ -961,6 +965,35 @@ uint64_t store_fsm_applied(const store_fsm *f) { return f->applied; }
 /* ---- apply
  * ---------------------------------------------------------------------------
  */
+
+/* Bring the read cache in line with the batch just written (or not:
+ * `ok` false): cached keys written get their value, deleted ones go, and
+ * so do keys whose expiry record changed (after the values, so that a
+ * value rewritten with a new expiry leaves no entry behind).  Without a
+ * write log, or after a failed write, everything goes. */
+static void cache_committed(store_fsm *f, bool ok) {
+  if (!f->vc.count) return;
+  if (!ok || f->wlog_failed) {
+    vcache_clear(&f->vc);
+    return;
+  }
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < f->wcap; i++) {
+      if (!f->wslots[i]) continue;
+      const char *k;
+      const wrec *r = wlog_at(f, f->wslots[i] - 1, &k);
+      if (pass == 0 && r->cf == STORE_CF_KV) {
+        if (r->del)
+          vcache_drop(&f->vc, k, r->klen);
+        else
+          vcache_update(&f->vc, k, r->klen, k + r->klen, r->vlen);
+      } else if (pass == 1 && r->cf == STORE_CF_EXPIRES && r->klen >= 1 &&
+                 k[0] == STORE_EXP_KEY) {
+        vcache_drop(&f->vc, k + 1, r->klen - 1);
+      }
+    }
+  }
+}
 
 /* Add the new applied index and write the batch. */
 static int commit_batch(store_fsm *f, uint64_t index) {
@@ -984,6 +1017,7 @@ static int commit_batch(store_fsm *f, uint64_t index) {
     rocksdb_write(f->rk.db, f->rk.wo, f->pb, &rerr);
     rocksdb_writebatch_clear(f->pb);
   }
+  cache_committed(f, rerr == NULL);
   batch_clear(f);
   if (rerr) {
     int rc = fsm_fail(f, WIRE_EIO, "apply %" PRIu64 ": rocksdb write: %s",
@@ -1076,15 +1110,27 @@ static int exp_read(store_fsm *f, store_slice key, uint64_t *ms) {
 }
 
 int store_fsm_get(store_fsm *f, store_slice key, core_buf *val) {
+  const char *cv;
+  size_t cl;
+  uint64_t ms;
+  if (vcache_get(&f->vc, key.ptr, key.len, &cv, &cl, &ms)) {
+    val->len = 0;
+    if (ms && ms <= store_now_ms()) return WIRE_ENOTFOUND;
+    if (core_buf_append(val, cv, cl))
+      return core_msg(f->err, sizeof f->err, WIRE_ENOMEM,
+                      "get: out of memory");
+    return WIRE_OK;
+  }
   int rc = store_rocks_get(&f->rk, STORE_CF_KV, NULL, key, val, f->err,
                            sizeof f->err);
   if (rc) return rc;
-  uint64_t ms;
   if ((rc = exp_read(f, key, &ms))) return rc;
   if (ms && ms <= store_now_ms()) {
     val->len = 0;
     return WIRE_ENOTFOUND;
   }
+  vcache_fill(&f->vc, key.ptr, key.len, val->data ? val->data : "", val->len,
+              ms);
   return WIRE_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <rocksdb/c.h>
 
 #include "store.h"
+#include "store/vcache.h"
 
 /* Column families we own.  The number is also the family byte of snapshot
  * records: part of the snapshot format, never renumber. */
@@ -107,6 +108,7 @@ struct store_fsm {
   size_t *roff;         /* per result: offset in rbytes + 1 (0: none) */
   int live_snaps; /* store_snap objects not yet ended */
   uint64_t pipes_version; /* store_fsm_pipelines_version() */
+  store_vcache vc;        /* point reads of the kv family (vcache.h) */
   char err[WIRE_ERRMSG_SIZE];
 };
 

@@ -391,6 +391,7 @@ int store_fsm_restore(store_fsm *f, const void *buf, size_t len,
                     (unsigned long long)n, (unsigned long long)count);
 
   f->pipes_version++;
+  vcache_clear(&f->vc); /* the state is replaced wholesale */
   rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
   for (int cf = 0; cf < STORE_CF_COUNT && !rc; cf++)
     rc = wipe_family(f, wb, cf);

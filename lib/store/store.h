@@ -275,7 +275,13 @@ typedef struct store_fsm store_fsm;
 
 typedef struct store_fsm_options {
   const core_log *log; /* borrowed, may be NULL */
+  /* Bytes of the read cache of point reads (vcache.h): 0 means the
+   * default, STORE_READ_CACHE_DEFAULT; no_read_cache turns it off. */
+  size_t read_cache_bytes;
+  bool no_read_cache;
 } store_fsm_options;
+
+#define STORE_READ_CACHE_DEFAULT ((size_t)64 << 20)
 
 /* Open (creating if needed) the RocksDB database in `dir` and read back the
  * applied index.  `opt` may be NULL.  On failure *out is NULL and err says

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -447,6 +448,165 @@ static void test_member_resp_codec_snapshot(void **state) {
   core_buf_free(&snap);
 }
 
+/* ---- the read cache (vcache.h) ------------------------------------------------ */
+
+/* What a read without the cache gives: RocksDB, then the expiry. */
+static int uncached_get(store_fsm *f, const char *k, core_buf *out) {
+  int rc = store_rocks_get(&f->rk, STORE_CF_KV, NULL, store_str(k), out, NULL,
+                           0);
+  if (rc) return rc;
+  uint64_t e;
+  if (store_fsm_expiry(f, store_str(k), store_now_ms(), &e) == WIRE_ENOTFOUND)
+    return WIRE_ENOTFOUND;
+  return WIRE_OK;
+}
+
+static void check_read(store_fsm *f, const char *k, int step) {
+  core_buf a = {0}, b = {0};
+  int ra = store_fsm_get(f, store_str(k), &a);
+  int rb = uncached_get(f, k, &b);
+  if (ra != rb || (ra == 0 && (a.len != b.len || memcmp(a.data, b.data, a.len))))
+    fail_msg("step %d, key %s: cached read %d '%.*s', RocksDB %d '%.*s'", step,
+             k, ra, ra ? 0 : (int)a.len, a.data ? a.data : "", rb,
+             rb ? 0 : (int)b.len, b.data ? b.data : "");
+  core_buf_free(&a);
+  core_buf_free(&b);
+}
+
+static uint64_t rng_next(uint64_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return *s;
+}
+
+/* A random command on one of 24 keys. */
+static store_cmd random_cmd(uint64_t *rs, char (*keys)[8], char *val) {
+  const char *k = keys[rng_next(rs) % 24];
+  snprintf(val, 24, "%s", rng_next(rs) % 3 ? "17" : "value-of-another-length");
+  uint64_t r = rng_next(rs) % 100;
+  uint64_t exp = 0;
+  switch (rng_next(rs) % 4) {
+    case 0: exp = NOW + 3600 * 1000; break;
+    case 1: exp = store_now_ms() + 20; break; /* expires during the test */
+    default: break;
+  }
+  store_cmd c;
+  if (r < 30) {
+    uint64_t fl[] = {0, STORE_KV_NX, STORE_KV_XX, STORE_KV_KEEPTTL,
+                     STORE_KV_GET};
+    c = kv(STORE_CMD_KV_SET, k, val, fl[rng_next(rs) % 5], exp);
+  } else if (r < 42) {
+    c = kv(STORE_CMD_KV_INCRBY, k, NULL, 0, 0);
+    c.u.kv.delta = (int64_t)(rng_next(rs) % 2001) - 1000;
+  } else if (r < 52) {
+    c = kv(STORE_CMD_KV_DEL, k, NULL, 0, 0);
+  } else if (r < 62) {
+    c = kv(STORE_CMD_KV_EXPIRE, k, NULL,
+           rng_next(rs) % 3 ? 0 : STORE_KV_PERSIST,
+           rng_next(rs) % 2 ? NOW + 7200 * 1000 : NOW - 1);
+  } else if (r < 70) {
+    c = kv(STORE_CMD_KV_APPEND, k, "+", 0, 0);
+  } else if (r < 76) {
+    c = kv(STORE_CMD_KV_GETDEL, k, NULL, 0, 0);
+  } else if (r < 84) {
+    c = (store_cmd){.type = STORE_CMD_PUT};
+    c.u.put.key = store_str(k);
+    c.u.put.value = store_str(val);
+  } else if (r < 90) {
+    c = (store_cmd){.type = STORE_CMD_DELETE};
+    c.u.del.key = store_str(k);
+  } else if (r < 97) {
+    c = (store_cmd){.type = STORE_CMD_CAS};
+    c.u.cas.key = store_str(k);
+    c.u.cas.expected = store_str("17");
+    c.u.cas.value = store_str(val);
+    c.u.cas.flags = (unsigned)(rng_next(rs) % 4); /* EXPECTED, NEW or both */
+  } else if (r < 99) {
+    c = kv(STORE_CMD_KV_EXPIRED, k, NULL, 0, 0);
+    c.u.kv.now = store_now_ms();
+  } else {
+    c = kv(STORE_CMD_KV_FLUSH, NULL, NULL, 0, 0);
+  }
+  return c;
+}
+
+/* Whatever the commands, single or batched, a cached read answers what
+ * RocksDB answers (values, deletions, expiries set, changed, reached). */
+static void test_read_cache_coherent(void **state) {
+  fx *x = *state;
+  static char keys[24][8];
+  for (int i = 0; i < 24; i++) snprintf(keys[i], sizeof keys[i], "c%02d", i);
+  uint64_t rs = 0x9e3779b97f4a7c15ull;
+  static char vals[16][24];
+  for (int step = 0; step < 6000; step++) {
+    const store_result *res;
+    size_t n;
+    if (rng_next(&rs) % 4 == 0) { /* a batch, keys repeating inside it */
+      store_cmd items[16];
+      size_t cnt = 2 + rng_next(&rs) % 14;
+      for (size_t i = 0; i < cnt; i++)
+        items[i] = random_cmd(&rs, keys, vals[i]);
+      store_cmd b = {.type = STORE_CMD_BATCH};
+      b.u.batch.items = items;
+      b.u.batch.count = cnt;
+      assert_int_equal(st_apply(x->f, ++x->idx, &b, &res, &n), 0);
+    } else {
+      store_cmd c = random_cmd(&rs, keys, vals[0]);
+      assert_int_equal(st_apply(x->f, ++x->idx, &c, &res, &n), 0);
+    }
+    for (int r = 0; r < 4; r++)
+      check_read(x->f, keys[rng_next(&rs) % 24], step);
+    if (step % 1000 == 999) usleep(25000); /* let short expiries pass */
+  }
+  /* the cache did serve reads */
+  assert_true(x->f->vc.hits > 1000);
+  printf("# read cache: %llu hits, %llu misses, %zu entries\n",
+         (unsigned long long)x->f->vc.hits,
+         (unsigned long long)x->f->vc.misses, x->f->vc.count);
+}
+
+/* A snapshot restored over a state whose reads were cached: reads give
+ * the snapshot's values. */
+static void test_read_cache_restore(void **state) {
+  fx *x = *state;
+  x->idx = 10; /* the snapshot is newer than what the other node applied */
+  run(x, kv(STORE_CMD_KV_SET, "r", "old", 0, 0), STORE_OK, NULL);
+  store_snap *s;
+  assert_int_equal(store_snap_begin(x->f, &s), 0);
+  core_buf body = {0};
+  uint8_t hdr[STORE_SNAP_HEADER_SIZE];
+  assert_int_equal(store_snap_write(s, st_buf_write, &body, hdr), 0);
+  store_snap_end(s);
+  core_buf snap = {0};
+  core_buf_append(&snap, hdr, sizeof hdr);
+  core_buf_append(&snap, body.data, body.len);
+  /* another node: newer value cached, then the snapshot (of a later index)
+   * replaces its state */
+  char *p2 = st_path(x->dir, "db2");
+  store_fsm *f2;
+  char err[256];
+  assert_int_equal(store_fsm_open(p2, NULL, &f2, err, sizeof err), 0);
+  store_cmd c = kv(STORE_CMD_KV_SET, "r", "new", 0, 0);
+  const store_result *res;
+  size_t n;
+  assert_int_equal(st_apply(f2, 1, &c, &res, &n), 0);
+  c = kv(STORE_CMD_KV_SET, "gone", "x", 0, 0);
+  assert_int_equal(st_apply(f2, 2, &c, &res, &n), 0);
+  assert_value(f2, "r", "new");
+  assert_value(f2, "gone", "x");
+  assert_true(f2->vc.count >= 2);
+  bool skipped;
+  assert_int_equal(store_fsm_restore(f2, snap.data, snap.len, &skipped), 0);
+  assert_false(skipped);
+  assert_value(f2, "r", "old");
+  assert_value(f2, "gone", NULL);
+  store_fsm_close(f2);
+  free(p2);
+  core_buf_free(&body);
+  core_buf_free(&snap);
+}
+
 int main(void) {
   NOW = store_now_ms();
   const struct CMUnitTest tests[] = {
@@ -458,6 +618,10 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_batch_results, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_last_write_wins, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_read_cache_coherent, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_read_cache_restore, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_member_resp_codec_snapshot, setup,
                                       teardown),
