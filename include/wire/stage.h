@@ -55,6 +55,18 @@ WIRE_API void wire_stage_reject(wire_stage *st, const wire_event *ev,
                                 const void *raw, size_t raw_len,
                                 const char *reason);
 
+/**
+ * Sources: the position every sink has acknowledged so far (the low
+ * watermark: the position of the newest batch that, with every batch
+ * before it, was delivered), copied into `buf`; "" when none yet.  Sinks
+ * acknowledge from their own threads, so a source may call this from any
+ * of its methods, poll included, and wait for it: a source that must give
+ * its input up (a Kafka rebalance) waits until what it handed out was
+ * delivered.  WIRE_OK; WIRE_EINVAL when `st` is not a running source;
+ * WIRE_ENOMEM; WIRE_ETOOBIG when `buf` is too small (truncated).
+ */
+WIRE_API int wire_stage_acked_position(wire_stage *st, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,19 +16,19 @@
  * offset, and `start` (earliest|latest) when there is none.
  *
  * Rebalances.  The rebalance callback runs inside poll on the source
- * thread.  On revoke the partitions are paused and kept (librdkafka waits
- * for the application's unassign call, which need not come from the
- * callback) until every record handed to the engine so far is acknowledged
- * or `revoke_timeout_ms` passed; poll meanwhile returns empty batches so
- * that the engine's acknowledgements come in, and drops records of the
- * revoked partitions still in librdkafka's queue (not consumed: the new
- * owner reads them).  Then their acknowledged offsets are committed to the
- * group synchronously and the partitions released: the new owner starts
- * right after what this pipeline delivered, with no duplicate unless the
- * timeout passed.  Offsets of partitions no longer assigned are never
- * committed, so a late acknowledgement cannot move another member's offset
- * backwards.  Lost partitions (session timed out) are dropped at once.
- * Eager and cooperative assignors both work.
+ * thread.  On revoke it waits, in the callback, until every record handed
+ * to the engine so far is acknowledged by the sinks (which acknowledge from
+ * their own threads: wire_stage_acked_position()) or `revoke_timeout_ms`
+ * passed, then commits the acknowledged offsets of the revoked partitions
+ * to the group synchronously and releases them, all before it returns: the
+ * new owner starts right after what this pipeline delivered, with no
+ * duplicate unless the timeout passed.  (librdkafka also allows the
+ * unassign call to come after the callback; doing so from poll, as a first
+ * version did, could hang rd_kafka_consumer_close under load.)  Offsets of
+ * partitions no longer assigned are never committed, so a late
+ * acknowledgement cannot move another member's offset backwards.  Lost
+ * partitions (session timed out) are dropped at once.  Eager and
+ * cooperative assignors both work.
  *
  * Events: the Kafka key is the event key, the Kafka timestamp the event
  * time, headers become event headers, the value is the payload (checked to
@@ -40,6 +40,7 @@
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "conn_util.h"
 #include "connectors.h"
@@ -59,11 +60,10 @@ typedef struct ksrc {
   kpos eof;       /* partitions at their end (offset = 1) */
   bool pos_dirty;
   bool had_assignment;
-  bool caught_up; /* the last position handed out is acknowledged */
-  bool closing;   /* close(): rebalances finish at once */
-  rd_kafka_topic_partition_list_t *revoking; /* kept until caught up */
-  int64_t revoke_deadline;                   /* ns, core_monotonic_ns */
+  bool closing; /* close(): rebalances do not wait for acknowledgements */
   int revoke_timeout_ms;
+  char *acked_buf; /* scratch for wire_stage_acked_position() */
+  size_t acked_cap;
   char fatal[512];    /* set from callbacks: poll fails with it */
   int fatal_code;
   char brokers[1024];
@@ -297,13 +297,38 @@ static void unassign(ksrc *s, rd_kafka_topic_partition_list_t *parts) {
   }
 }
 
-/* Release the partitions kept since a revoke: commit what is acknowledged
- * of them, then unassign. */
-static void finish_revoke(ksrc *s) {
-  rd_kafka_topic_partition_list_t *parts = s->revoking;
-  if (!parts) return;
-  s->revoking = NULL;
-  if (s->caught_up) {
+/* Whether every position handed to the engine is acknowledged; the
+ * acknowledged position is left in acked_buf. */
+static bool caught_up(ksrc *s) {
+  if (!s->pos.data || !s->pos.len) return true; /* nothing handed out */
+  for (int attempt = 0; attempt < 2; attempt++) {
+    size_t want = (s->pos.len + 64) << attempt;
+    if (s->acked_cap < want) {
+      char *b = core_realloc(s->acked_buf, want);
+      if (!b) return false;
+      s->acked_buf = b;
+      s->acked_cap = want;
+    }
+    int rc = wire_stage_acked_position(s->st, s->acked_buf, s->acked_cap);
+    if (rc == WIRE_OK) return strcmp(s->acked_buf, s->pos.data) == 0;
+    if (rc != WIRE_ETOOBIG) break;
+  }
+  if (s->acked_buf) s->acked_buf[0] = '\0';
+  return false;
+}
+
+/* Revoked (not lost): wait until what was handed out is delivered, commit,
+ * release. */
+static void revoke(ksrc *s, rd_kafka_topic_partition_list_t *parts) {
+  bool done = s->closing || caught_up(s);
+  int64_t deadline =
+      core_monotonic_ns() + (int64_t)s->revoke_timeout_ms * 1000000;
+  while (!done && core_monotonic_ns() < deadline) {
+    struct timespec ts = {0, 5 * 1000000};
+    nanosleep(&ts, NULL);
+    done = caught_up(s);
+  }
+  if (done) {
     wire_stage_log(s->st, WIRE_LOG_INFO,
                    "rebalance: %d partition(s) released after their records "
                    "were acknowledged", parts->cnt);
@@ -314,22 +339,28 @@ static void finish_revoke(ksrc *s) {
                    "the new owner reads those records again",
                    parts->cnt, s->revoke_timeout_ms);
   }
+  /* The acknowledged offsets: the engine's watermark, newer than what
+   * ack() last saw (ack() is called between polls, not during this one). */
+  if (s->acked_buf && *s->acked_buf) {
+    char err[256];
+    if (kpos_parse(&s->acked, s->acked_buf, err, sizeof err))
+      wire_stage_log(s->st, WIRE_LOG_WARN, "rebalance: position '%s': %s",
+                     s->acked_buf, err);
+  }
   on_revoke(s, parts);
   unassign(s, parts);
-  rd_kafka_topic_partition_list_destroy(parts);
-}
-
-static bool revoking(const ksrc *s, const char *topic, int32_t partition) {
-  return s->revoking &&
-         rd_kafka_topic_partition_list_find(s->revoking, topic, partition);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts,
                          void *opaque) {
   ksrc *s = opaque;
-  s->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-  finish_revoke(s); /* a new event: the previous one is over */
+  /* The protocol is asked on assignment only: asked from a callback that
+   * consumer_close runs, rd_kafka_rebalance_protocol() can block for ever
+   * (librdkafka issue 4041). */
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && !s->closing)
+    s->cooperative =
+        strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     on_assign(s, parts);
     rd_kafka_error_t *e = NULL;
@@ -343,9 +374,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
       rd_kafka_error_destroy(e);
     } else if (e2) {
       set_fatal(s, WIRE_EIO, "rebalance: %s", rd_kafka_err2str(e2));
-    } else {
-      /* partitions this consumer paused on an earlier revoke come back */
-      rd_kafka_resume_partitions(rk, parts);
     }
     return;
   }
@@ -362,19 +390,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     unassign(s, parts);
     return;
   }
-  s->revoking = rd_kafka_topic_partition_list_copy(parts);
-  if (!s->revoking) {
-    set_fatal(s, WIRE_ENOMEM, "out of memory");
-    return;
-  }
-  if (s->closing || s->revoke_timeout_ms == 0) {
-    finish_revoke(s);
-    return;
-  }
-  /* Stop fetching them; poll() releases them once caught up. */
-  rd_kafka_pause_partitions(rk, s->revoking);
-  s->revoke_deadline =
-      core_monotonic_ns() + (int64_t)s->revoke_timeout_ms * 1000000;
+  revoke(s, parts);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason,
@@ -415,10 +431,24 @@ static void kafka_source_close(void *state) {
   if (!s) return;
   if (s->rk) {
     /* Leave the group now (a restarted run rejoins at once) after a last
-     * commit of what the engine acknowledged. */
+     * commit of what the engine acknowledged.  Unsubscribe first and serve
+     * the resulting revoke from poll, then close with nothing assigned:
+     * an unassign called from the callback that rd_kafka_consumer_close
+     * runs can block for ever when the group evicted this member meanwhile
+     * (seen with librdkafka 2.0.2 under load; librdkafka issues 4527 and
+     * 4884 describe the same hang and this workaround). */
     s->closing = true;
-    finish_revoke(s);
     commit_offsets(s, &s->acked, false, NULL);
+    rd_kafka_unsubscribe(s->rk);
+    int64_t until = core_monotonic_ns() + (int64_t)5000 * 1000000;
+    while (core_monotonic_ns() < until) {
+      rd_kafka_topic_partition_list_t *a = NULL;
+      bool empty = rd_kafka_assignment(s->rk, &a) == 0 && a && a->cnt == 0;
+      if (a) rd_kafka_topic_partition_list_destroy(a);
+      if (empty) break;
+      rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 50);
+      if (m) rd_kafka_message_destroy(m); /* not consumed: not acked */
+    }
     rd_kafka_consumer_close(s->rk);
     if (s->q) rd_kafka_queue_destroy(s->q);
     rd_kafka_destroy(s->rk);
@@ -427,7 +457,7 @@ static void kafka_source_close(void *state) {
   kpos_free(&s->resume);
   kpos_free(&s->acked);
   kpos_free(&s->eof);
-  if (s->revoking) rd_kafka_topic_partition_list_destroy(s->revoking);
+  core_free(s->acked_buf);
   core_buf_free(&s->pos);
   core_free(s->hdrs);
   core_free(s);
@@ -470,7 +500,6 @@ static int kafka_source_open(wire_stage *st, const char *resume, void **state) {
   s->headers = conn_opt_bool(cfg, "headers", true);
   s->exit_at_end = conn_opt_bool(cfg, "exit_at_end", false);
   s->revoke_timeout_ms = (int)conn_opt_int(cfg, "revoke_timeout_ms", 10000);
-  s->caught_up = true;
   kafka_brokers(cfg, s->brokers, sizeof s->brokers);
   char err[512];
   if (resume && *resume && kpos_parse(&s->resume, resume, err, sizeof err)) {
@@ -637,14 +666,6 @@ static int kafka_source_poll(void *state, wire_batch *b, int timeout_ms) {
   size_t room = wire_batch_room(b);
   if (room == 0) room = 1;
   int64_t deadline = core_monotonic_ns() + (int64_t)timeout_ms * 1000000;
-  if (s->revoking) {
-    /* Keep polling (the group protocol goes on) but come back soon: the
-     * engine acknowledges between polls. */
-    if (s->caught_up || core_monotonic_ns() >= s->revoke_deadline)
-      finish_revoke(s);
-    else if (timeout_ms > 20)
-      deadline = core_monotonic_ns() + 20 * 1000000;
-  }
   size_t got = 0;
   int rc = WIRE_OK;
   kpos_entry *last = NULL;
@@ -667,8 +688,6 @@ static int kafka_source_poll(void *state, wire_batch *b, int timeout_ms) {
     }
     if (m->err) {
       rc = consumer_error(s, m);
-    } else if (revoking(s, rd_kafka_topic_name(m->rkt), m->partition)) {
-      /* fetched before the pause: not consumed, the new owner reads it */
     } else {
       rc = add_record(s, b, m, rd_kafka_topic_name(m->rkt), &last);
       got++;
@@ -683,7 +702,6 @@ static int kafka_source_poll(void *state, wire_batch *b, int timeout_ms) {
         wire_batch_set_position(b, s->pos.data))
       return WIRE_ENOMEM;
     s->pos_dirty = false;
-    s->caught_up = s->pos.len == 0; /* an empty map: nothing consumed */
   }
   if (s->exit_at_end && s->had_assignment && s->neof > 0) {
     /* At the end when every assigned partition reported its end. */
@@ -709,7 +727,6 @@ static int kafka_source_ack(void *state, const char *position) {
   char err[256];
   if (kpos_parse(&s->acked, position, err, sizeof err))
     return wire_stage_error(s->st, WIRE_EPARSE, "ack '%s': %s", position, err);
-  s->caught_up = s->pos.data && strcmp(position, s->pos.data) == 0;
   commit_offsets(s, &s->acked, true, NULL);
   return WIRE_OK;
 }

@@ -89,3 +89,17 @@ WIRE_API void wire_stage_reject(wire_stage *st, const wire_event *ev,
     wire_stage_log(st, WIRE_LOG_WARN, "rejected record%s: %s",
                    st->p->dlq ? " (dead-lettered)" : "", reason);
 }
+
+WIRE_API int wire_stage_acked_position(wire_stage *st, char *buf, size_t len) {
+  if (!st || !buf || !len) return WIRE_EINVAL;
+  rnode *n = st->node;
+  if (n->kind != WIRE_NODE_SOURCE || !n->track_init) return WIRE_EINVAL;
+  char *wm = NULL;
+  track_watermark(&n->track, NULL, &wm);
+  if (!wm) return WIRE_ENOMEM;
+  size_t l = strlen(wm);
+  int rc = l < len ? WIRE_OK : WIRE_ETOOBIG;
+  snprintf(buf, len, "%s", wm);
+  core_free(wm);
+  return rc;
+}

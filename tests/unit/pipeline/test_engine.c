@@ -362,6 +362,95 @@ static void test_programmatic_build(void **state) {
   harness_free(h);
 }
 
+/* ---- wire_stage_acked_position --------------------------------------------- */
+
+typedef struct waiter {
+  wire_stage *st;
+  int emitted;      /* batches handed out, positions "1".."emitted" */
+  int waited_ok;    /* the acked position reached the last one in poll */
+  int sink_einval;  /* a sink asking got WIRE_EINVAL */
+  int small_buf;    /* a one-byte buffer gave WIRE_ETOOBIG */
+  atomic_int written;
+} waiter;
+
+static int waiter_open(wire_stage *st, const char *resume, void **state) {
+  (void)resume;
+  waiter *w = wire_config_user(wire_stage_config(st));
+  w->st = st;
+  *state = w;
+  return WIRE_OK;
+}
+
+/* Ten batches, then, inside poll, wait until every sink acknowledged the
+ * last position (as a Kafka source does on a rebalance), then EOF. */
+static int waiter_poll(void *state, wire_batch *b, int timeout_ms) {
+  (void)timeout_ms;
+  waiter *w = state;
+  char pos[16], got[16];
+  if (w->emitted < 10) {
+    wire_batch_append_value(b, "{}", 2);
+    snprintf(pos, sizeof pos, "%d", ++w->emitted);
+    wire_batch_set_position(b, pos);
+    return WIRE_OK;
+  }
+  for (int i = 0; i < 1000 && !w->waited_ok; i++) {
+    assert_int_equal(wire_stage_acked_position(w->st, got, sizeof got), 0);
+    /* never ahead of what the sink wrote */
+    assert_true(atoi(got) <= atomic_load(&w->written));
+    if (strcmp(got, "10") == 0) w->waited_ok = 1;
+    else usleep(2000);
+  }
+  char one[1];
+  w->small_buf =
+      wire_stage_acked_position(w->st, one, sizeof one) == WIRE_ETOOBIG;
+  return WIRE_EOF;
+}
+
+static const wire_source_vtable waiter_src = {
+    .version = WIRE_SOURCE_VERSION, .name = "waiter",
+    .open = waiter_open, .poll = waiter_poll, .close = nop_close};
+
+static int waitsink_write(void *state, const wire_batch *b) {
+  waiter *w = state;
+  usleep(3000);
+  atomic_fetch_add(&w->written, (int)wire_batch_count(b));
+  return WIRE_OK;
+}
+
+static int waitsink_open(wire_stage *st, void **state) {
+  waiter *w = wire_config_user(wire_stage_config(st));
+  char buf[16];
+  w->sink_einval = wire_stage_acked_position(st, buf, sizeof buf) == WIRE_EINVAL;
+  *state = w;
+  return WIRE_OK;
+}
+
+static const wire_sink_vtable waiter_sink = {
+    .version = WIRE_SINK_VERSION, .name = "waitsink",
+    .open = waitsink_open, .write = waitsink_write, .close = nop_close};
+
+static void test_acked_position_seen_from_poll(void **state) {
+  (void)state;
+  wire_ctx *ctx;
+  wire_ctx_new(&ctx);
+  waiter w = {0};
+  assert_int_equal(wire_ctx_register_source(ctx, &waiter_src, &w), 0);
+  assert_int_equal(wire_ctx_register_sink(ctx, &waiter_sink, &w), 0);
+  const char *yaml = "name: t\nbatch_size: 1\n"
+                     "sources: [{id: in, type: waiter}]\n"
+                     "sinks: [{id: out, type: waitsink, inputs: [in]}]\n";
+  wire_pipeline *p = NULL;
+  assert_int_equal(wire_pipeline_parse(ctx, yaml, strlen(yaml), "t.yaml", &p), 0);
+  assert_int_equal(wire_pipeline_start(p), 0);
+  assert_int_equal(wire_pipeline_wait(p, 20000), 0);
+  assert_true(w.waited_ok);
+  assert_true(w.small_buf);
+  assert_true(w.sink_einval);
+  assert_int_equal(atomic_load(&w.written), 10);
+  wire_pipeline_free(p);
+  wire_ctx_free(ctx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_linear),
@@ -373,6 +462,7 @@ int main(void) {
       cmocka_unit_test(test_open_failure_message),
       cmocka_unit_test(test_registration_checks),
       cmocka_unit_test(test_programmatic_build),
+      cmocka_unit_test(test_acked_position_seen_from_poll),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
