@@ -585,6 +585,20 @@ static int consumer_error(ksrc *s, rd_kafka_message_t *m) {
   return WIRE_OK;
 }
 
+/* Whether `p` is JSON; if not, the record is rejected with where and why. */
+static bool json_or_reject(ksrc *s, const wire_event *ev, const void *p,
+                           size_t len, const char *what, const char *topic,
+                           const rd_kafka_message_t *m) {
+  size_t bad;
+  if (json_validate((const char *)p, len, &bad)) return true;
+  char why[160];
+  snprintf(why, sizeof why, "%s/%" PRId32 ":%" PRId64
+           ": %s is not JSON (error at byte %zu)",
+           topic, m->partition, m->offset, what, bad);
+  wire_stage_reject(s->st, ev, NULL, 0, why);
+  return false;
+}
+
 static int add_record(ksrc *s, wire_batch *b, rd_kafka_message_t *m,
                       const char *topic, kpos_entry **last) {
   kpos_entry *pe = *last;
@@ -640,24 +654,11 @@ static int add_record(ksrc *s, wire_batch *b, rd_kafka_message_t *m,
     ev.headers = s->hdrs;
     ev.header_count = k;
   }
-  size_t bad;
-  if (s->json && !json_validate((const char *)ev.value, ev.value_len, &bad)) {
-    char why[160];
-    snprintf(why, sizeof why, "%s/%" PRId32 ":%" PRId64
-             ": value is not JSON (error at byte %zu)",
-             topic, m->partition, m->offset, bad);
-    wire_stage_reject(s->st, &ev, NULL, 0, why);
+  if ((s->json && !json_or_reject(s, &ev, ev.value, ev.value_len, "value",
+                                  topic, m)) ||
+      (s->key_json && ev.key &&
+       !json_or_reject(s, &ev, ev.key, ev.key_len, "key", topic, m)))
     return WIRE_OK;
-  }
-  if (s->key_json && ev.key &&
-      !json_validate((const char *)ev.key, ev.key_len, &bad)) {
-    char why[160];
-    snprintf(why, sizeof why, "%s/%" PRId32 ":%" PRId64
-             ": key is not JSON (error at byte %zu)",
-             topic, m->partition, m->offset, bad);
-    wire_stage_reject(s->st, &ev, NULL, 0, why);
-    return WIRE_OK;
-  }
   return wire_batch_append(b, &ev);
 }
 

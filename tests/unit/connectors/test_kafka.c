@@ -299,6 +299,16 @@ static void test_validation(void **state) {
   }
 }
 
+/* The run `r` of a pipeline feeding the seen sink `s` ended well, or the
+ * test fails with everything known about it. */
+#define EXPECT_RAN(r, s)                                                     \
+  do {                                                                       \
+    if ((r).rc_wait != WIRE_OK)                                              \
+      fail_msg("parse %d start %d wait %d: %s %s (got %zu, at %s)",          \
+               (r).rc_parse, (r).rc_start, (r).rc_wait, (r).errmsg,          \
+               (r).diags, (s).n, (r).watermark);                             \
+  } while (0)
+
 /* ---- source -------------------------------------------------------------- */
 
 static int count_in(const seen *s, const char *val) {
@@ -322,9 +332,7 @@ static void test_source_reads_everything(void **state) {
       m->bootstrap);
   ct_run r = ct_pipeline(ctx, yaml, "k", NULL, "k");
   assert_int_equal(r.rc_start, WIRE_OK);
-  if (r.rc_wait != WIRE_OK)
-    fail_msg("parse %d start %d wait %d: %s %s (got %zu, at %s)", r.rc_parse,
-             r.rc_start, r.rc_wait, r.errmsg, r.diags, s.n, r.watermark);
+  EXPECT_RAN(r, s);
   assert_int_equal(s.n, 600);
   char val[256], key[32];
   for (int i = 0; i < 600; i++) {
@@ -389,9 +397,7 @@ static void test_round_trip_keeps_key_headers_time(void **state) {
       "topic: rt_out}]\n",
       m->bootstrap, m->bootstrap);
   ct_run r = ct_pipeline(ctx, yaml, NULL, NULL, NULL);
-  if (r.rc_wait != WIRE_OK)
-    fail_msg("parse %d start %d wait %d: %s %s (got %zu, at %s)", r.rc_parse,
-             r.rc_start, r.rc_wait, r.errmsg, r.diags, s.n, r.watermark);
+  EXPECT_RAN(r, s);
   recs out = read_topic(m, "rt_out");
   assert_int_equal(out.n, 100);
   for (size_t i = 0; i < out.n; i++) {
@@ -434,9 +440,7 @@ static void test_source_rejects_non_json(void **state) {
       "sinks: [{id: out, type: seen, inputs: [k]}]\n",
       dlq, m->bootstrap);
   ct_run r = ct_pipeline(ctx, yaml, "k", NULL, "k");
-  if (r.rc_wait != WIRE_OK)
-    fail_msg("parse %d start %d wait %d: %s %s (got %zu, at %s)", r.rc_parse,
-             r.rc_start, r.rc_wait, r.errmsg, r.diags, s.n, r.watermark);
+  EXPECT_RAN(r, s);
   assert_int_equal(s.n, 8);
   assert_int_equal(r.errors, 2);
   /* The position moves past the rejected records. */
@@ -459,9 +463,7 @@ static void test_source_rejects_non_json(void **state) {
       "sinks: [{id: out, type: seen, inputs: [k]}]\n",
       m->bootstrap);
   r = ct_pipeline(ctx2, yaml, "k", NULL, "k");
-  if (r.rc_wait != WIRE_OK)
-    fail_msg("parse %d start %d wait %d: %s %s (got %zu, at %s)", r.rc_parse,
-             r.rc_start, r.rc_wait, r.errmsg, r.diags, s.n, r.watermark);
+  EXPECT_RAN(r, s);
   assert_int_equal(s2.n, 10);
   assert_int_equal(count_in(&s2, "not json {"), 1);
   free(yaml);
@@ -490,9 +492,7 @@ static void test_source_resume(void **state) {
   seen_init(&s);
   wire_ctx *ctx = ct_ctx(&s);
   ct_run r = ct_pipeline(ctx, yaml, "k", "res/0:30,res/1:45", "k");
-  if (r.rc_wait != WIRE_OK)
-    fail_msg("parse %d start %d wait %d: %s %s (got %zu, at %s)", r.rc_parse,
-             r.rc_start, r.rc_wait, r.errmsg, r.diags, s.n, r.watermark);
+  EXPECT_RAN(r, s);
   assert_int_equal(s.n, 20 + 5);
   char val[256];
   for (int i = 0; i < 100; i++)
@@ -509,9 +509,7 @@ static void test_source_resume(void **state) {
   seen_init(&s2);
   ctx = ct_ctx(&s2);
   r = ct_pipeline(ctx, yaml, "k", NULL, "k");
-  if (r.rc_wait != WIRE_OK)
-    fail_msg("parse %d start %d wait %d: %s %s (got %zu, at %s)", r.rc_parse,
-             r.rc_start, r.rc_wait, r.errmsg, r.diags, s.n, r.watermark);
+  EXPECT_RAN(r, s);
   assert_int_equal(s2.n, 10);
   for (int i = 100; i < 110; i++)
     assert_int_equal(count_in(&s2, json_value(i, val, sizeof val)), 1);
@@ -548,9 +546,7 @@ static void test_sink_delivers_with_key_path(void **state) {
       "topic: snk, key: .user, compression: lz4}]\n",
       m->bootstrap);
   ct_run r = ct_pipeline(ctx, yaml, "g", NULL, "out");
-  if (r.rc_wait != WIRE_OK)
-    fail_msg("parse %d start %d wait %d: %s %s (got %zu, at %s)", r.rc_parse,
-             r.rc_start, r.rc_wait, r.errmsg, r.diags, s.n, r.watermark);
+  EXPECT_RAN(r, s);
   assert_int_equal(r.in, 5000);
   recs out = read_topic(m, "snk");
   assert_int_equal(out.n, 5000);
@@ -603,9 +599,7 @@ static void test_sink_topic_expr(void **state) {
       "else \"lv-\" + .level end'}]\n",
       dlq, m->bootstrap);
   ct_run r = ct_pipeline(ctx, yaml, "g", NULL, "out");
-  if (r.rc_wait != WIRE_OK)
-    fail_msg("parse %d start %d wait %d: %s %s (got %zu, at %s)", r.rc_parse,
-             r.rc_start, r.rc_wait, r.errmsg, r.diags, s.n, r.watermark);
+  EXPECT_RAN(r, s);
   assert_int_equal(r.errors, 2);
   static const char *const lv[] = {"error", "info", "warn", "debug"};
   size_t total = 0;
@@ -655,9 +649,7 @@ static void test_sink_permanent_failure(void **state) {
   seen_init(&s);
   wire_ctx *ctx = ct_ctx(&s);
   ct_run r = ct_pipeline(ctx, yaml, "g", NULL, "out");
-  if (r.rc_wait != WIRE_OK)
-    fail_msg("parse %d start %d wait %d: %s %s (got %zu, at %s)", r.rc_parse,
-             r.rc_start, r.rc_wait, r.errmsg, r.diags, s.n, r.watermark);
+  EXPECT_RAN(r, s);
   assert_int_equal(r.errors, 1);
   recs out = read_topic(m, "big");
   assert_int_equal(out.n, 49);
@@ -799,9 +791,7 @@ static void test_brokers_down_and_back(void **state) {
   assert_int_equal(pthread_create(&th, NULL, outage_thread, &o), 0);
   ct_run r = ct_pipeline(ctx, yaml, "g", NULL, "out");
   pthread_join(th, NULL);
-  if (r.rc_wait != WIRE_OK)
-    fail_msg("parse %d start %d wait %d: %s %s (got %zu, at %s)", r.rc_parse,
-             r.rc_start, r.rc_wait, r.errmsg, r.diags, s.n, r.watermark);
+  EXPECT_RAN(r, s);
   assert_string_equal(r.watermark, "{\"seq\":20000}");
   recs out = read_topic(m, "outage");
   unsigned char *hit = calloc(20000, 1);
