@@ -54,6 +54,20 @@ static int st_buf_write(void *ctx, const void *p, size_t n) {
   return core_buf_append(ctx, p, n);
 }
 
+/* A whole snapshot of f (header then body), as raft would ship it. */
+static void snapshot_of(store_fsm *f, core_buf *snap) {
+  store_snap *s;
+  assert_int_equal(store_snap_begin(f, &s), 0);
+  core_buf body = {0};
+  uint8_t hdr[STORE_SNAP_HEADER_SIZE];
+  assert_int_equal(store_snap_write(s, st_buf_write, &body, hdr), 0);
+  store_snap_end(s);
+  snap->len = 0;
+  core_buf_append(snap, hdr, sizeof hdr);
+  core_buf_append(snap, body.data, body.len);
+  core_buf_free(&body);
+}
+
 static store_cmd kv(int type, const char *k, const char *v, uint64_t flags,
                     uint64_t expire) {
   store_cmd c = {.type = (store_cmd_type)type};
@@ -415,15 +429,8 @@ static void test_member_resp_codec_snapshot(void **state) {
   /* expiries travel in snapshots */
   uint64_t later = NOW + 3600 * 1000;
   run(x, kv(STORE_CMD_KV_SET, "ttl", "v", 0, later), STORE_OK, NULL);
-  store_snap *s;
-  assert_int_equal(store_snap_begin(x->f, &s), 0);
-  core_buf body = {0};
-  uint8_t hdr[STORE_SNAP_HEADER_SIZE];
-  assert_int_equal(store_snap_write(s, st_buf_write, &body, hdr), 0);
-  store_snap_end(s);
   core_buf snap = {0};
-  core_buf_append(&snap, hdr, sizeof hdr);
-  core_buf_append(&snap, body.data, body.len);
+  snapshot_of(x->f, &snap);
   char *p2 = st_path(x->dir, "db2");
   store_fsm *f2;
   assert_int_equal(store_fsm_open(p2, NULL, &f2, err, sizeof err), 0);
@@ -444,7 +451,6 @@ static void test_member_resp_codec_snapshot(void **state) {
   core_buf_free(&d1);
   core_buf_free(&d2);
   core_buf_free(&a);
-  core_buf_free(&body);
   core_buf_free(&snap);
 }
 
@@ -572,15 +578,8 @@ static void test_read_cache_restore(void **state) {
   fx *x = *state;
   x->idx = 10; /* the snapshot is newer than what the other node applied */
   run(x, kv(STORE_CMD_KV_SET, "r", "old", 0, 0), STORE_OK, NULL);
-  store_snap *s;
-  assert_int_equal(store_snap_begin(x->f, &s), 0);
-  core_buf body = {0};
-  uint8_t hdr[STORE_SNAP_HEADER_SIZE];
-  assert_int_equal(store_snap_write(s, st_buf_write, &body, hdr), 0);
-  store_snap_end(s);
   core_buf snap = {0};
-  core_buf_append(&snap, hdr, sizeof hdr);
-  core_buf_append(&snap, body.data, body.len);
+  snapshot_of(x->f, &snap);
   /* another node: newer value cached, then the snapshot (of a later index)
    * replaces its state */
   char *p2 = st_path(x->dir, "db2");
@@ -603,7 +602,6 @@ static void test_read_cache_restore(void **state) {
   assert_value(f2, "gone", NULL);
   store_fsm_close(f2);
   free(p2);
-  core_buf_free(&body);
   core_buf_free(&snap);
 }
 
