@@ -1130,6 +1130,13 @@ static int thread_setup(wire_node *n) {
   raft_set_heartbeat_timeout(&n->raft, n->cfg.heartbeat_timeout_ms);
   raft_set_snapshot_threshold(&n->raft, n->cfg.snapshot_threshold);
   raft_set_snapshot_trailing(&n->raft, n->cfg.snapshot_trailing);
+  /* libraft drops an InstallSnapshot that arrives while the follower takes
+   * a snapshot of its own (a restarted node often does, right after
+   * replaying its log) and the leader only sends it again when this
+   * timeout expires: 30 s by default, too long to wait for a node to
+   * catch up. */
+  raft_set_install_snapshot_timeout(&n->raft,
+                                    n->cfg.snapshot_install_timeout_ms);
   raft_set_pre_vote(&n->raft, true);
 
   if (n->cfg.bootstrap && n->fresh) {

@@ -52,6 +52,10 @@ static const opt OPTS[] = {
     {{"snapshot-trailing", "N", "2048",
       "raft entries kept in the log after a snapshot"},
      OT_UINT, 0, 1u << 30, false},
+    {{"snapshot-install-timeout", "MS", "10000",
+      "time a leader waits for a follower to install the snapshot it sent "
+      "before sending it again (raise it for stores of many GiB)"},
+     OT_UINT, 100, 3600000, false},
     {{"election-timeout", "MS", "1000", "raft election timeout"},
      OT_UINT, 100, 60000, false},
     {{"heartbeat-timeout", "MS", "100", "raft heartbeat interval"},
@@ -603,6 +607,8 @@ int node_config_copy(const wire_node_config *c, struct node_config *o) {
   }
   o->snapshot_threshold = (unsigned)uval(c, "snapshot-threshold");
   o->snapshot_trailing = (unsigned)uval(c, "snapshot-trailing");
+  o->snapshot_install_timeout_ms =
+      (unsigned)uval(c, "snapshot-install-timeout");
   o->election_timeout_ms = (unsigned)uval(c, "election-timeout");
   o->heartbeat_timeout_ms = (unsigned)uval(c, "heartbeat-timeout");
   o->request_timeout_ms = (unsigned)uval(c, "request-timeout");

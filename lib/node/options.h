@@ -24,6 +24,7 @@ struct node_config {
   size_t n_join;
   size_t read_cache; /* bytes of the FSM read cache, 0: off */
   unsigned snapshot_threshold, snapshot_trailing;
+  unsigned snapshot_install_timeout_ms;
   unsigned election_timeout_ms, heartbeat_timeout_ms, request_timeout_ms;
   size_t value_max;
   wire_log_level log_level;

@@ -265,6 +265,9 @@ def run(tests, argv=None):
         print('usage: %s WIRE_NODE' % argv[0])
         sys.exit(2)
     wire_node = os.path.abspath(argv[1])
+    only = os.environ.get('WIRE_IT_ONLY')  # comma-separated test names
+    if only:
+        tests = [t for t in tests if t.__name__ in only.split(',')]
     failed = 0
     for t in tests:
         t0 = time.monotonic()

@@ -352,5 +352,4 @@ if __name__ == '__main__':
     tests = [test_pause_resume_replace_delete, test_failed_sink, test_kill_leader_mid_stream,
              test_kill_leader_mid_stream_exactly_once, test_three_kills_in_a_row_exactly_once,
              test_graceful_whole_cluster_restart, test_demo]
-    only = os.environ.get('WIRE_IT_ONLY')
-    run([t for t in tests if not only or t.__name__ in only.split(',')])
+    run(tests)

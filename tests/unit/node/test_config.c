@@ -104,6 +104,10 @@ static const setcase CASES[] = {
     {"snapshot-trailing", "1073741825", NULL,
      "option 'snapshot-trailing': must be between 0 and 1073741824, got "
      "1073741825"},
+    {"snapshot-install-timeout", "100", "100", NULL},
+    {"snapshot-install-timeout", "99", NULL,
+     "option 'snapshot-install-timeout': must be between 100 and 3600000, "
+     "got 99"},
     {"election-timeout", "100", "100", NULL},
     {"election-timeout", "99", NULL,
      "option 'election-timeout': must be between 100 and 60000, got 99"},
@@ -428,6 +432,7 @@ static void test_validate_and_copy(void **state) {
   assert_string_equal(t.join[2], "c:3");
   assert_int_equal(t.snapshot_threshold, 8192);
   assert_int_equal(t.snapshot_trailing, 2048);
+  assert_int_equal(t.snapshot_install_timeout_ms, 10000);
   assert_int_equal(t.election_timeout_ms, 100);
   assert_int_equal(t.heartbeat_timeout_ms, 50);
   assert_int_equal(t.request_timeout_ms, 5000);
