@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "node/node_int.h"
@@ -55,8 +56,10 @@
 /* With one entry in flight, closed-loop writers split into two cohorts
  * that alternate (one waits while the other's entry commits), halving the
  * entry size.  When the previous commit saw more writers than are queued
- * now, the leader lingers (polling, not sleeping) up to this long for the
- * others to come back, so that they share one entry again. */
+ * now, the leader lingers up to this long for the others to come back, so
+ * that they share one entry again.  It sleeps in the loop's poll meanwhile
+ * (a timerfd bounds the wait: libuv timers count milliseconds): spinning
+ * took the CPU from the very clients it waited for. */
 #define GROUP_LINGER_NS 300000
 #define TICK_MS 50
 
@@ -630,25 +633,53 @@ static void on_wake(uv_async_t *h) {
   if (stop) start_close(n);
 }
 
-static void on_linger(uv_idle_t *h) { (void)h; }
+/* The linger timer expired: the loop goes round and on_flush proposes. */
+static void on_linger(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  wire_node *n = h->data;
+  uint64_t ticks;
+  while (read(n->linger_fd, &ticks, sizeof ticks) > 0) {
+  }
+}
+
+static void linger_arm(wire_node *n, uint64_t ns) {
+  struct itimerspec its = {0};
+  its.it_value.tv_sec = (time_t)(ns / 1000000000u);
+  its.it_value.tv_nsec = (long)(ns % 1000000000u);
+  timerfd_settime(n->linger_fd, 0, &its, NULL);
+}
 
 /* Whether group commit should wait a little for more writers (see
  * GROUP_LINGER_NS). */
 static bool linger(wire_node *n) {
   if (n->writes.n < n->group_expect && n->inflight < GROUP_MAX_INFLIGHT &&
-      is_leader(n)) {
+      n->linger_inited && is_leader(n)) {
     uint64_t now = uv_hrtime();
     if (!n->linger_until) {
       n->linger_until = now + GROUP_LINGER_NS;
-      uv_idle_start(&n->linger, on_linger);
+      linger_arm(n, GROUP_LINGER_NS);
+      uv_poll_start(&n->linger, UV_READABLE, on_linger);
     }
     if (now < n->linger_until) return true;
   }
   if (n->linger_until) {
     n->linger_until = 0;
-    uv_idle_stop(&n->linger);
+    linger_arm(n, 0); /* disarm */
+    uv_poll_stop(&n->linger);
   }
   return false;
+}
+
+static void linger_closed(uv_handle_t *h) {
+  wire_node *n = h->data;
+  close(n->linger_fd);
+  n->linger_fd = -1;
+}
+
+static void close_linger(wire_node *n) {
+  if (n->linger_inited && !uv_is_closing((uv_handle_t *)&n->linger))
+    uv_close((uv_handle_t *)&n->linger, linger_closed);
 }
 
 static void on_flush(uv_prepare_t *h) {
@@ -1004,7 +1035,7 @@ static void raft_closed(struct raft *r) {
   node_transport_close(&n->transport);
   close_handle((uv_handle_t *)&n->wake);
   close_handle((uv_handle_t *)&n->flush);
-  close_handle((uv_handle_t *)&n->linger);
+  close_linger(n);
   close_handle((uv_handle_t *)&n->tick);
 }
 
@@ -1025,7 +1056,7 @@ static void finish_close(wire_node *n) {
   else {
     close_handle((uv_handle_t *)&n->wake);
     close_handle((uv_handle_t *)&n->flush);
-    close_handle((uv_handle_t *)&n->linger);
+    close_linger(n);
     close_handle((uv_handle_t *)&n->tick);
   }
 }
@@ -1098,8 +1129,19 @@ static int thread_setup(wire_node *n) {
   uv_prepare_init(&n->loop, &n->flush);
   n->flush.data = n;
   uv_prepare_start(&n->flush, on_flush);
-  uv_idle_init(&n->loop, &n->linger);
+  n->linger_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (n->linger_fd < 0)
+    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EIO, "timerfd: %s",
+                    strerror(errno));
+  rv = uv_poll_init(&n->loop, &n->linger, n->linger_fd);
+  if (rv) {
+    close(n->linger_fd);
+    n->linger_fd = -1;
+    return core_msg(n->errmsg, sizeof n->errmsg, WIRE_EIO,
+                    "uv poll of a timerfd: %s", uv_strerror(rv));
+  }
   n->linger.data = n;
+  n->linger_inited = true;
   uv_timer_init(&n->loop, &n->tick);
   n->tick.data = n;
 

@@ -151,7 +151,9 @@ struct wire_node {
   node_reqlist parked;  /* waiting for a leader to be known */
   unsigned inflight;    /* raft entries proposed, not yet applied */
   unsigned barriers_inflight; /* raft barriers proposed, not yet applied */
-  uv_idle_t linger;       /* keeps the loop polling while a group lingers */
+  uv_poll_t linger;       /* linger_fd: wakes the loop when a group is due */
+  int linger_fd;          /* timerfd; -1 until thread_setup made it */
+  bool linger_inited;     /* `linger` initialised (closed at shutdown) */
   size_t group_expect;    /* writers active at the last commit */
   uint64_t linger_until;  /* uv_hrtime() ns; 0: not lingering */
   core_buf enc;         /* encoding scratch */
