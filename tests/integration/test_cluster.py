@@ -144,7 +144,9 @@ def kill_leader_mid_load(wire_node, extra, name):
             t.join()
         expect(len(more) == 600, 'writes after failover: %d of 600' % len(more))
         lead.start()
-        c.wait_ready([lead])
+        # A snapshot the restarted node dropped while taking its own is sent
+        # again after --snapshot-install-timeout (10 s): 30 s covers it.
+        c.wait_ready([lead], timeout=30)
         check_all_readable(c, acked | more, name)
         installed = lead.status()['stats']['snapshots_installed']
         if name == 'snapshot':
