@@ -158,6 +158,7 @@ static const cmd_spec *spec_of(int type) {
       [STORE_CMD_KV_FLUSH] = {kvflush_fields, WIRE_ARRAY_SIZE(kvflush_fields)},
       [STORE_CMD_KV_EXPIRED] = {kvkey_fields, WIRE_ARRAY_SIZE(kvkey_fields)},
       [STORE_CMD_MEMBER_RESP] = {mresp_fields, WIRE_ARRAY_SIZE(mresp_fields)},
+      [STORE_CMD_KV_GET] = {kvkey_fields, WIRE_ARRAY_SIZE(kvkey_fields)},
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(specs)) return NULL;
   return specs[type].fields ? &specs[type] : NULL;

@@ -791,6 +791,21 @@ static int apply_kv_expired(store_fsm *f, const store_cmd *c,
   return WIRE_OK;
 }
 
+/* KV_GET: see store.h. */
+static int apply_kv_get(store_fsm *f, const store_cmd *c, store_result *res) {
+  bool found;
+  int rc = live_get(f, c->u.kv.key, c->u.kv.now, &f->val, &found);
+  if (rc) return rc;
+  res->status = STORE_NOTFOUND;
+  if (!found) return WIRE_OK;
+  uint64_t ms;
+  if ((rc = exp_get(f, c->u.kv.key, &ms))) return rc;
+  if ((rc = res_bytes(f, res, f->val.data, f->val.len))) return rc;
+  res->status = STORE_OK;
+  res->value = (int64_t)ms;
+  return WIRE_OK;
+}
+
 static int member_resp_key(core_buf *out, uint64_t id) {
   out->len = 0;
   char be[8];
@@ -837,6 +852,7 @@ static apply_fn handler_of(int type) {
       [STORE_CMD_KV_FLUSH] = apply_kv_flush,
       [STORE_CMD_KV_EXPIRED] = apply_kv_expired,
       [STORE_CMD_MEMBER_RESP] = apply_member_resp,
+      [STORE_CMD_KV_GET] = apply_kv_get,
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(handlers)) return NULL;
   return handlers[type];

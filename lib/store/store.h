@@ -87,7 +87,8 @@ void store_limits_default(store_limits *lim);
   X(KV_INCRBY, 22, "kv_incrby") /* key, delta, now */ \
   X(KV_FLUSH, 23, "kv_flush")   /* now */ \
   X(KV_EXPIRED, 24, "kv_expired") /* key, now: delete if expired */ \
-  X(MEMBER_RESP, 25, "member_resp") /* varint id, bytes resp address */
+  X(MEMBER_RESP, 25, "member_resp") /* varint id, bytes resp address */ \
+  X(KV_GET, 26, "kv_get")       /* key, now: a read at its place */
 
 typedef enum store_cmd_type {
 #define STORE__CMD_ENUM(name, code, str) STORE_CMD_##name = (code),
@@ -141,6 +142,10 @@ static inline store_slice store_str(const char *s) {
  *              keys deleted.
  *   KV_EXPIRED delete the key if it expired at `now` (active expiry by the
  *              leader); OK when deleted, NOTFOUND otherwise.
+ *   KV_GET     a read at its place in the entry (MULTI/EXEC: it sees the
+ *              writes before it in the same entry): OK with the value in
+ *              bytes and its expiry in value (0: none), or NOTFOUND.  It
+ *              changes nothing, except deleting the key if it expired.
  * PUT, DELETE and CAS remove a key's expiry; INCRBY keeps it. */
 #define STORE_KV_NX 0x01
 #define STORE_KV_XX 0x02

@@ -343,6 +343,66 @@ static void test_batch_results(void **state) {
   assert_memory_equal(res[2].bytes.ptr, "third", 5);
 }
 
+/* KV_GET reads at its place in the entry (MULTI/EXEC): it sees the writes
+ * before it in the same batch, not those after; value and expiry; an
+ * expired key reads as absent and is deleted; outside a batch it changes
+ * nothing; codec round trip. */
+static void test_kv_get_in_batch(void **state) {
+  fx *x = *state;
+  core_buf b = {0};
+  run(x, kv(STORE_CMD_KV_GET, "g", NULL, 0, 0), STORE_NOTFOUND, NULL);
+  run(x, kv(STORE_CMD_KV_SET, "g", "old", 0, NOW + 50000), STORE_OK, NULL);
+  store_result r = run(x, kv(STORE_CMD_KV_GET, "g", NULL, 0, 0), STORE_OK, &b);
+  assert_bytes(&b, "old");
+  assert_int_equal(r.value, (int64_t)(NOW + 50000));
+  store_cmd incr = kv(STORE_CMD_KV_INCRBY, "n", NULL, 0, 0);
+  incr.u.kv.delta = 5;
+  store_cmd items[6] = {kv(STORE_CMD_KV_GET, "g", NULL, 0, 0),
+                        kv(STORE_CMD_KV_SET, "g", "new", 0, 0),
+                        kv(STORE_CMD_KV_GET, "g", NULL, 0, 0),
+                        incr,
+                        kv(STORE_CMD_KV_GET, "n", NULL, 0, 0),
+                        kv(STORE_CMD_KV_DEL, "g", NULL, 0, 0)};
+  store_cmd batch = {.type = STORE_CMD_BATCH};
+  batch.u.batch.items = items;
+  batch.u.batch.count = 6;
+  const store_result *res;
+  size_t n;
+  assert_int_equal(st_apply(x->f, ++x->idx, &batch, &res, &n), 0);
+  assert_int_equal(n, 6);
+  assert_int_equal(res[0].status, STORE_OK);
+  assert_int_equal(res[0].bytes.len, 3);
+  assert_memory_equal(res[0].bytes.ptr, "old", 3);
+  assert_int_equal(res[2].status, STORE_OK);
+  assert_memory_equal(res[2].bytes.ptr, "new", 3);
+  assert_int_equal(res[2].value, 0); /* a plain SET cleared the expiry */
+  assert_int_equal(res[4].status, STORE_OK);
+  assert_int_equal(res[4].bytes.len, 1);
+  assert_memory_equal(res[4].bytes.ptr, "5", 1);
+  assert_value(x->f, "g", NULL); /* deleted after the reads */
+  assert_value(x->f, "n", "5");
+  /* Expired at the command's `now`: absent, and the key is gone. */
+  run(x, kv(STORE_CMD_KV_SET, "e", "v", 0, NOW + 10), STORE_OK, NULL);
+  store_cmd late = kv(STORE_CMD_KV_GET, "e", NULL, 0, 0);
+  late.u.kv.now = NOW + 20;
+  run(x, late, STORE_NOTFOUND, NULL);
+  assert_int_equal(expiry(x->f, "e"), (uint64_t)-1); /* key deleted */
+  assert_value(x->f, "e", NULL);
+  /* Codec round trip. */
+  core_buf enc = {0};
+  char err[128];
+  store_cmd c = kv(STORE_CMD_KV_GET, "key", NULL, 0, 0), d;
+  assert_int_equal(store_cmd_encode(&c, NULL, &enc, err, sizeof err), 0);
+  assert_int_equal(store_cmd_decode(enc.data, enc.len, &d, err, sizeof err), 0);
+  assert_int_equal(d.type, STORE_CMD_KV_GET);
+  assert_int_equal(d.u.kv.key.len, 3);
+  assert_memory_equal(d.u.kv.key.ptr, "key", 3);
+  assert_int_equal(d.u.kv.now, NOW);
+  assert_string_equal(store_cmd_name(STORE_CMD_KV_GET), "kv_get");
+  core_buf_free(&enc);
+  core_buf_free(&b);
+}
+
 /* Only the last write of each key reaches RocksDB (the write log of an
  * entry): the state is the one of applying every write in order. */
 static void test_batch_last_write_wins(void **state) {
@@ -615,6 +675,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_mset_append_getdel_del, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_batch_results, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kv_get_in_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_last_write_wins, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_read_cache_coherent, setup,
