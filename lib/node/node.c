@@ -230,6 +230,11 @@ static const char *lost_msg(int rv) {
              : raft_strerror(rv);
 }
 
+/* Commands a write request puts in an entry: a transaction's count. */
+static size_t req_ncmds(const node_req *r) {
+  return r->cmd.type == STORE_CMD_BATCH ? r->cmd.u.batch.count : 1;
+}
+
 static void apply_cb(struct raft_apply *areq, int status, void *result) {
   node_prop *p = areq->data;
   wire_node *n = p->node;
@@ -245,14 +250,17 @@ static void apply_cb(struct raft_apply *areq, int status, void *result) {
     prop_free(p);
     return;
   }
+  size_t off = 0;
   for (size_t i = 0; i < p->n; i++) {
+    size_t k = req_ncmds(p->reqs[i]);
     if (status) {
       node_req_fail(p->reqs[i], raft_to_wire(status), "%s", lost_msg(status));
-    } else if (!ar || i >= ar->n) {
+    } else if (!ar || off + k > ar->n) {
       node_req_fail(p->reqs[i], WIRE_EIO, "no result for the command");
     } else {
-      node_req_finish(p->reqs[i], WIRE_OK, &ar->res[i], 1, NULL, 0);
+      node_req_finish(p->reqs[i], WIRE_OK, &ar->res[off], k, NULL, 0);
     }
+    off += k;
   }
   prop_free(p);
 }
@@ -283,16 +291,19 @@ static void forwarded_done(node_req *entry, int rc, const store_result *res,
   (void)val;
   (void)vlen;
   node_prop *p = entry->ud;
+  size_t off = 0;
   for (size_t i = 0; i < p->n; i++) {
+    size_t k = req_ncmds(p->reqs[i]);
     if (rc) {
       snprintf(p->reqs[i]->err, sizeof p->reqs[i]->err, "%s", entry->err);
       node_req_finish(p->reqs[i], rc, NULL, 0, NULL, 0);
-    } else if (i >= nres) {
-      node_req_fail(p->reqs[i], WIRE_EIO, "leader returned %zu results for %zu "
-                    "commands", nres, p->n);
+    } else if (off + k > nres) {
+      node_req_fail(p->reqs[i], WIRE_EIO, "leader returned %zu results for "
+                    "more commands", nres);
     } else {
-      node_req_finish(p->reqs[i], WIRE_OK, &res[i], 1, NULL, 0);
+      node_req_finish(p->reqs[i], WIRE_OK, &res[off], k, NULL, 0);
     }
+    off += k;
   }
   prop_free(p);
   node_req_free(entry);
@@ -320,24 +331,35 @@ static void flush_writes(wire_node *n) {
       p->reqs[p->n++] = r;
       bytes += r->data_len;
     }
-    /* Encode: one command alone, several as a batch. */
+    /* Encode: one command alone, several as a batch (a transaction's
+     * commands inline: batches do not nest). */
     store_cmd *items = NULL;
     store_cmd batch;
     const store_cmd *cmd;
+    size_t ncmds = 0;
+    for (size_t i = 0; i < p->n; i++) ncmds += req_ncmds(p->reqs[i]);
     if (p->n == 1) {
       cmd = &p->reqs[0]->cmd;
     } else {
-      items = core_malloc(p->n * sizeof *items);
+      items = core_malloc(ncmds * sizeof *items);
       if (!items) {
         for (size_t i = 0; i < p->n; i++)
           node_req_fail(p->reqs[i], WIRE_ENOMEM, "out of memory");
         prop_free(p);
         continue;
       }
-      for (size_t i = 0; i < p->n; i++) items[i] = p->reqs[i]->cmd;
+      size_t k = 0;
+      for (size_t i = 0; i < p->n; i++) {
+        const store_cmd *c = &p->reqs[i]->cmd;
+        if (c->type == STORE_CMD_BATCH)
+          for (size_t j = 0; j < c->u.batch.count; j++)
+            items[k++] = c->u.batch.items[j];
+        else
+          items[k++] = *c;
+      }
       batch = (store_cmd){.type = STORE_CMD_BATCH};
       batch.u.batch.items = items;
-      batch.u.batch.count = p->n;
+      batch.u.batch.count = ncmds;
       cmd = &batch;
     }
     char err[256];

@@ -47,7 +47,10 @@ typedef void (*node_done_fn)(node_req *req, int rc, const store_result *res,
 struct node_req {
   node_req *next;
   node_op op;
-  store_cmd cmd;         /* NODE_OP_WRITE: slices point into `data` */
+  store_cmd cmd;         /* NODE_OP_WRITE: slices point into `data`; a
+                            BATCH (a transaction: items owned by the
+                            request too) is applied whole in one entry and
+                            completes with all its results */
   wire_read_mode mode;   /* NODE_OP_READ */
   store_slice key;       /* NODE_OP_READ: into `data` */
   char *data;            /* owned copy of the key/value bytes or the entry */

@@ -73,7 +73,16 @@ typedef enum rkind {
   K_COUNT,  /* :number of OK results over all requests (DEL) */
   K_GET,    /* a read: the value or nil */
   K_CALL,   /* a read run on the node thread after a barrier */
+  /* Inside EXEC, reads are KV_GET commands of the transaction's entry: */
+  K_TGET,    /* GET: the value or nil */
+  K_TMGET,   /* MGET: one element per result (the array header is there) */
+  K_TSTRLEN, /* STRLEN */
+  K_TTYPE,   /* TYPE */
+  K_TTTL,    /* TTL (PTTL with acc = 1); `now` of the command in tnow */
+  K_EXEC,    /* EXEC: the array of the transaction's replies */
 } rkind;
+
+typedef struct rtxn rtxn;
 
 struct rslot {
   rslot *next;
@@ -85,6 +94,7 @@ struct rslot {
   int64_t acc;
   int64_t sent_ns; /* when its requests were dispatched (leader lease) */
   uint64_t term;   /* leader term then; 0: not the leader */
+  uint64_t tnow;   /* K_TTTL: the command's `now` */
 };
 
 struct rconn {
@@ -98,6 +108,11 @@ struct rconn {
   uv_write_t wreq;
   bool writing, reading, closing, quit, readonly;
   bool queued;   /* in srv->flushq */
+  bool multi;     /* between MULTI and EXEC/DISCARD: commands are queued */
+  bool multi_err; /* a command was refused while queued: EXEC aborts */
+  core_buf mq;    /* the queued commands: varint argc, (varint len, bytes)* */
+  size_t mq_n;
+  rtxn *tx;       /* the EXEC being built (its commands run captured) */
   rconn *next_flush;
   unsigned refs; /* the handle + requests in flight + a write + flushq */
   uint64_t id;
@@ -160,6 +175,7 @@ static void conn_unref(rconn *c) {
     sl = next;
   }
   resp_parser_free(&c->parser);
+  core_buf_free(&c->mq);
   core_buf_free(&c->out);
   core_buf_free(&c->wbuf);
   resp_server *s = c->srv;
@@ -259,9 +275,28 @@ static void conn_drain(rconn *c) {
   }
 }
 
+/* MULTI/EXEC.  EXEC runs each queued command's function as usual but
+ * captured: its reply slot is the command's element of the EXEC array and
+ * the requests it submits are collected instead of dispatched; they then go
+ * to the node as one write request whose command is a BATCH of them all,
+ * which the node puts whole into one raft entry (node.c): the transaction
+ * is applied atomically, on every node, with nothing interleaved.  Reads
+ * inside it are KV_GET commands of the same entry, so they see the writes
+ * queued before them. */
+struct rtxn {
+  rslot *exec;    /* the EXEC reply slot, in the connection's FIFO */
+  rslot **subs;   /* one reply slot per queued command, not in the FIFO */
+  size_t n, cur;  /* commands; the one running */
+  node_req **reqs; /* captured requests, in order */
+  size_t nreq, capreq;
+  bool oom;
+};
+
 /* Where an immediate reply goes: straight to the output when nothing is
- * pending before it, else into a ready slot at the tail. */
+ * pending before it, else into a ready slot at the tail (inside EXEC: the
+ * running command's element). */
 static core_buf *imm(rconn *c) {
+  if (c->tx) return &c->tx->subs[c->tx->cur]->out;
   if (!c->head) return &c->out;
   if (c->tail->ready && c->tail->kind == K_IMM) return &c->tail->out;
   rslot *sl = core_calloc(1, sizeof *sl);
@@ -378,6 +413,30 @@ static void slot_result(rslot *sl, int rc, const char *err,
     case K_GET:
       if (rc) resp_null(o);
       else resp_bulk(o, val, vlen);
+      break;
+    case K_TGET:
+    case K_TMGET:
+    case K_TSTRLEN:
+      /* Results that crossed a forwarding (leadership moved after the
+       * command was queued) carry no bytes. */
+      if (r->status == STORE_OK && !r->bytes.ptr)
+        resp_error(o, "%s", slot_trunc);
+      else if (sl->kind == K_TSTRLEN)
+        resp_int(o, r->status == STORE_OK ? (int64_t)r->bytes.len : 0);
+      else if (r->status == STORE_OK)
+        resp_bulk(o, r->bytes.ptr, r->bytes.len);
+      else
+        resp_null(o);
+      break;
+    case K_TTYPE:
+      resp_simple(o, r->status == STORE_OK ? "string" : "none");
+      break;
+    case K_TTTL:
+      if (r->status != STORE_OK) resp_int(o, -2);
+      else if (!r->value) resp_int(o, -1);
+      else if ((uint64_t)r->value <= sl->tnow) resp_int(o, 0);
+      else if (sl->acc) resp_int(o, r->value - (int64_t)sl->tnow);
+      else resp_int(o, (r->value - (int64_t)sl->tnow + 500) / 1000);
       break;
     default:
       break;
@@ -553,6 +612,8 @@ typedef void (*cmd_fn)(rctx *x);
 typedef void (*read_fn)(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
                         core_buf *out);
 
+static void txn_read(rctx *x, read_fn fn);
+
 typedef struct rcall {
   read_fn fn;
   size_t argc;
@@ -568,6 +629,11 @@ static void call_run(wire_node *n, node_req *req) {
 
 /* A slot for a write, or NULL after answering MOVED (not the leader). */
 static rslot *write_slot(rctx *x, rkind kind) {
+  if (x->c->tx) { /* inside EXEC: the command's own element */
+    rslot *sl = x->c->tx->subs[x->c->tx->cur];
+    sl->kind = kind;
+    return sl;
+  }
   if (!is_leader(x->n)) {
     reply_moved(x->n, imm(x->c));
     return NULL;
@@ -588,13 +654,33 @@ static void submit(rctx *x, rslot *sl, node_req *r) {
     }
     return;
   }
-  node_dispatch(x->n, r);
+  rtxn *t = x->c->tx;
+  if (!t) {
+    node_dispatch(x->n, r);
+    return;
+  }
+  if (t->nreq == t->capreq) {
+    size_t cap = t->capreq ? 2 * t->capreq : 16;
+    node_req **g = core_realloc(t->reqs, cap * sizeof *g);
+    if (!g) { /* the request completes at once with the error */
+      t->oom = true;
+      node_req_fail(r, WIRE_ENOMEM, "out of memory");
+      return;
+    }
+    t->reqs = g;
+    t->capreq = cap;
+  }
+  t->reqs[t->nreq++] = r;
 }
 
 /* A read: behind a barrier on the leader, from the local state on a
  * READONLY follower connection, else MOVED. */
 static void read_cmd(rctx *x, read_fn fn) {
   wire_node *n = x->n;
+  if (x->c->tx) {
+    txn_read(x, fn);
+    return;
+  }
   /* Under the lease, unless an earlier command of this connection is still
    * in flight (a pipelined SET then GET must see the SET). */
   if (!x->c->head && lease_valid(x->c->srv)) {
@@ -959,14 +1045,15 @@ static void cmd_del(rctx *x) {
     if (!check_key(x, &x->argv[i])) return;
   rslot *sl = write_slot(x, K_COUNT);
   if (!sl) return;
-  sl->pending = 1; /* held until every request is submitted */
+  sl->acc = 0;
+  sl->pending++; /* held until every request is submitted */
   for (size_t i = 1; i < x->argc; i++) {
     node_req *r = kv_req(sl, STORE_CMD_KV_DEL, &x->argv[i], NULL, 0);
     if (!r) {
       oom_reply(sl);
       break;
     }
-    node_dispatch(x->n, r);
+    submit(x, sl, r);
   }
   slot_complete(sl);
 }
@@ -1064,6 +1151,11 @@ static void cmd_get(rctx *x) {
   wire_node *n = x->n;
   const resp_arg *k = &x->argv[1];
   if (!check_key(x, k)) return;
+  if (x->c->tx) {
+    rslot *sl = write_slot(x, K_TGET);
+    submit(x, sl, kv_req(sl, STORE_CMD_KV_GET, k, NULL, 0));
+    return;
+  }
   bool lease = !x->c->head && lease_valid(x->c->srv);
   if (lease || !is_leader(n)) {
     if (!lease && !x->c->readonly) {
@@ -1391,6 +1483,309 @@ static void cmd_info(rctx *x) {
   rd_info(x->n, x->c, x->argv, x->argc, imm(x->c));
 }
 
+
+/* ---- MULTI / EXEC ------------------------------------------------------------- */
+
+/* A read command inside EXEC: KV_GET requests in the transaction. */
+static void txn_read(rctx *x, read_fn fn) {
+  rkind kind = fn == rd_mget     ? K_TMGET
+               : fn == rd_exists ? K_COUNT
+               : fn == rd_strlen ? K_TSTRLEN
+               : fn == rd_type   ? K_TTYPE
+                                 : K_TTTL;
+  for (size_t i = 1; i < x->argc; i++)
+    if (!check_key(x, &x->argv[i])) return;
+  rslot *sl = write_slot(x, kind);
+  uint64_t now = store_now_ms();
+  if (kind == K_TMGET) resp_array(&sl->out, x->argc - 1);
+  if (kind == K_TTTL) {
+    sl->tnow = now;
+    sl->acc = toupper((unsigned char)x->argv[0].ptr[0]) == 'P';
+  }
+  sl->pending++; /* held until every request is submitted */
+  for (size_t i = 1; i < x->argc; i++) {
+    node_req *r = kv_req(sl, STORE_CMD_KV_GET, &x->argv[i], NULL, 0);
+    if (!r) {
+      oom_reply(sl);
+      break;
+    }
+    r->cmd.u.kv.now = now;
+    submit(x, sl, r);
+  }
+  slot_complete(sl);
+}
+
+/* What may be queued: writes, the point reads and PING/ECHO.  KEYS, SCAN,
+ * DBSIZE and INFO would need a view of the whole key space inside the
+ * entry; the connection and server commands do not belong in it. */
+static bool txn_allowed(const resp_cmd_def *d) {
+  static const char *ok[] = {"get",    "mget", "exists", "strlen", "type",
+                             "ttl",    "pttl", "ping",   "echo"};
+  if (d->flags & F_WRITE) return true;
+  for (size_t i = 0; i < WIRE_ARRAY_SIZE(ok); i++)
+    if (!strcmp(d->name, ok[i])) return true;
+  return false;
+}
+
+static void put_varint(core_buf *b, size_t v, bool *oom) {
+  char t[10];
+  size_t k = 0;
+  while (v >= 0x80) t[k++] = (char)(0x80 | (v & 0x7f)), v >>= 7;
+  t[k++] = (char)v;
+  if (core_buf_append(b, t, k)) *oom = true;
+}
+
+static size_t get_varint(const char **p) {
+  size_t v = 0;
+  for (unsigned sh = 0;; sh += 7) {
+    unsigned char ch = (unsigned char)*(*p)++;
+    v |= (size_t)(ch & 0x7f) << sh;
+    if (!(ch & 0x80)) return v;
+  }
+}
+
+static void multi_reset(rconn *c) {
+  c->multi = c->multi_err = false;
+  c->mq_n = 0;
+  if (c->mq.cap > (64u << 10)) core_buf_free(&c->mq);
+  c->mq.len = 0;
+}
+
+/* A command arriving between MULTI and EXEC: +QUEUED, or an error that
+ * makes EXEC abort (as Redis: unknown command, wrong arity; here also what
+ * cannot run inside a transaction, and anything on a follower). */
+static void multi_queue(rconn *c, const resp_cmd_def *d, resp_arg *argv,
+                        size_t argc) {
+  wire_node *n = c->srv->n;
+  if (!txn_allowed(d)) {
+    resp_error(imm(c), "ERR '%s' inside MULTI is not supported (libwire "
+               "transactions hold string reads and writes)", d->name);
+    c->multi_err = true;
+    return;
+  }
+  if (!is_leader(n)) {
+    reply_moved(n, imm(c));
+    c->multi_err = true;
+    return;
+  }
+  size_t bytes = 10;
+  for (size_t i = 0; i < argc; i++) bytes += argv[i].len + 10;
+  if (c->mq.len + bytes > c->srv->max_buffered) {
+    resp_error(imm(c), "ERR transaction of more than %zu bytes queued "
+               "(the client query buffer limit)", c->srv->max_buffered);
+    c->multi_err = true;
+    return;
+  }
+  bool oom = false;
+  size_t mark = c->mq.len;
+  put_varint(&c->mq, argc, &oom);
+  for (size_t i = 0; i < argc && !oom; i++) {
+    put_varint(&c->mq, argv[i].len, &oom);
+    if (!oom && core_buf_append(&c->mq, argv[i].ptr, argv[i].len)) oom = true;
+  }
+  if (oom) {
+    c->mq.len = mark;
+    resp_error(imm(c), "OOM out of memory");
+    c->multi_err = true;
+    return;
+  }
+  c->mq_n++;
+  resp_simple(imm(c), "QUEUED");
+}
+
+static void cmd_multi(rctx *x) {
+  if (x->c->multi) {
+    resp_error(imm(x->c), "ERR MULTI calls can not be nested");
+    return;
+  }
+  x->c->multi = true;
+  resp_simple(imm(x->c), "OK");
+}
+
+static void cmd_discard(rctx *x) {
+  if (!x->c->multi) {
+    resp_error(imm(x->c), "ERR DISCARD without MULTI");
+    return;
+  }
+  multi_reset(x->c);
+  resp_simple(imm(x->c), "OK");
+}
+
+static void cmd_watch(rctx *x) {
+  if (x->c->multi) resp_error(imm(x->c), "ERR WATCH inside MULTI is not allowed");
+  else
+    resp_error(imm(x->c), "ERR WATCH is not supported: a libwire transaction "
+               "applies atomically in one raft entry; use SET NX/XX/GET, "
+               "INCR or GETDEL for conditional updates");
+}
+
+static void cmd_unwatch(rctx *x) { resp_simple(imm(x->c), "OK"); }
+
+static void txn_free(rtxn *t) {
+  for (size_t i = 0; i < t->n; i++)
+    if (t->subs[i]) slot_free(t->subs[i]);
+  core_free(t->subs);
+  core_free(t->reqs);
+  core_free(t);
+}
+
+/* All replies are in: the EXEC array, or the error that sank it all. */
+static void txn_reply(rtxn *t, int rc, const char *err) {
+  rslot *ex = t->exec;
+  rconn *c = ex->c;
+  if (!c->closing) {
+    if (rc) {
+      reply_failure(c->srv->n, &ex->out, rc, err);
+    } else {
+      resp_array(&ex->out, t->n);
+      for (size_t i = 0; i < t->n; i++)
+        if (core_buf_append(&ex->out, t->subs[i]->out.data,
+                            t->subs[i]->out.len)) {
+          ex->out.len = 0;
+          resp_error(&ex->out, "OOM out of memory");
+          break;
+        }
+    }
+  }
+  txn_free(t);
+  slot_complete(ex);
+}
+
+/* The transaction's entry is applied (or failed): each captured request
+ * gets its result, which its command formats into its element. */
+static void txn_done(node_req *req, int rc, const store_result *res, size_t n,
+                     const char *val, size_t vlen) {
+  (void)val, (void)vlen;
+  rtxn *t = req->ud;
+  rconn *c = t->exec->c;
+  for (size_t i = 0; i < t->nreq; i++) {
+    node_req *r = t->reqs[i];
+    if (rc) {
+      snprintf(r->err, sizeof r->err, "%s", req->err);
+      r->done(r, rc, NULL, 0, NULL, 0);
+    } else if (i < n) {
+      r->done(r, WIRE_OK, &res[i], 1, NULL, 0);
+    } else {
+      snprintf(r->err, sizeof r->err, "no result for the command");
+      r->done(r, WIRE_EIO, NULL, 0, NULL, 0);
+    }
+  }
+  t->nreq = 0;
+  txn_reply(t, rc, req->err);
+  node_req_free(req);
+  conn_unref(c);
+}
+
+static void cmd_exec(rctx *x) {
+  rconn *c = x->c;
+  wire_node *n = x->n;
+  if (!c->multi) {
+    resp_error(imm(c), "ERR EXEC without MULTI");
+    return;
+  }
+  if (c->multi_err) {
+    multi_reset(c);
+    resp_error(imm(c), "EXECABORT Transaction discarded because of previous "
+               "errors.");
+    return;
+  }
+  if (!is_leader(n)) {
+    multi_reset(c);
+    reply_moved(n, imm(c));
+    return;
+  }
+  rslot *ex = slot_new(c, K_EXEC);
+  rtxn *t = ex ? core_calloc(1, sizeof *t) : NULL;
+  if (t) t->subs = core_calloc(c->mq_n ? c->mq_n : 1, sizeof *t->subs);
+  if (t && t->subs) {
+    t->n = c->mq_n;
+    for (size_t i = 0; i < t->n && t->subs; i++) {
+      t->subs[i] = core_calloc(1, sizeof **t->subs);
+      if (!t->subs[i]) t->oom = true;
+      else t->subs[i]->c = c, t->subs[i]->kind = K_IMM;
+    }
+  }
+  if (!ex || !t || !t->subs || t->oom) {
+    if (t) txn_free(t);
+    multi_reset(c);
+    if (ex) {
+      resp_error(&ex->out, "OOM out of memory");
+      ex->pending = 1;
+      slot_complete(ex);
+    } else {
+      resp_error(imm(c), "OOM out of memory");
+    }
+    return;
+  }
+  t->exec = ex;
+  ex->pending = 1; /* completed by txn_reply */
+  /* Run each queued command captured. */
+  resp_arg argv_small[16], *argv = argv_small;
+  size_t argv_cap = WIRE_ARRAY_SIZE(argv_small);
+  const char *p = c->mq.data;
+  c->tx = t;
+  for (size_t i = 0; i < t->n; i++) {
+    size_t argc = get_varint(&p);
+    if (argc > argv_cap) {
+      resp_arg *a = core_malloc(argc * sizeof *a);
+      if (!a) {
+        t->cur = i;
+        resp_error(imm(c), "OOM out of memory");
+        for (size_t j = 0; j < argc; j++) p += get_varint(&p);
+        continue;
+      }
+      if (argv != argv_small) core_free(argv);
+      argv = a;
+      argv_cap = argc;
+    }
+    for (size_t j = 0; j < argc; j++) {
+      argv[j].len = get_varint(&p);
+      argv[j].ptr = p;
+      p += argv[j].len;
+    }
+    t->cur = i;
+    rctx y = {c, n, argv, argc};
+    cmd_lookup(&argv[0])->fn(&y);
+  }
+  c->tx = NULL;
+  if (argv != argv_small) core_free(argv);
+  multi_reset(c);
+  if (!t->nreq) { /* nothing for the store (PING, errors only, empty) */
+    txn_reply(t, WIRE_OK, NULL);
+    return;
+  }
+  size_t bytes = 0;
+  for (size_t i = 0; i < t->nreq; i++) bytes += t->reqs[i]->data_len;
+  node_req *r = node_req_new(NODE_OP_WRITE, t->nreq * sizeof(store_cmd));
+  if (!r) {
+    txn_done_oom:
+    for (size_t i = 0; i < t->nreq; i++) {
+      node_req *q = t->reqs[i];
+      snprintf(q->err, sizeof q->err, "out of memory");
+      q->done(q, WIRE_ENOMEM, NULL, 0, NULL, 0);
+    }
+    t->nreq = 0;
+    txn_reply(t, WIRE_ENOMEM, "out of memory");
+    return;
+  }
+  if (t->oom) {
+    node_req_free(r);
+    goto txn_done_oom;
+  }
+  store_cmd *items = (store_cmd *)(void *)r->data;
+  for (size_t i = 0; i < t->nreq; i++) items[i] = t->reqs[i]->cmd;
+  r->data_len = bytes; /* what the entry carries, for group commit's cap */
+  r->cmd = (store_cmd){.type = STORE_CMD_BATCH};
+  r->cmd.u.batch.items = items;
+  r->cmd.u.batch.count = t->nreq;
+  r->done = txn_done;
+  r->ud = t;
+  r->deadline_ns =
+      core_monotonic_ns() + (int64_t)n->cfg.request_timeout_ms * 1000000;
+  c->refs++;
+  node_dispatch(n, r);
+}
+
 #define W F_WRITE
 #define R F_READ
 static const resp_cmd_def COMMANDS[] = {
@@ -1402,7 +1797,9 @@ static const resp_cmd_def COMMANDS[] = {
     {"decr", 2, W | F_FAST, cmd_decr, 1, 1, 1},
     {"decrby", 3, W | F_FAST, cmd_incrby, 1, 1, 1},
     {"del", -2, W, cmd_del, 1, -1, 1},
+    {"discard", 1, F_FAST, cmd_discard, 0, 0, 0},
     {"echo", 2, F_FAST, cmd_echo, 0, 0, 0},
+    {"exec", 1, 0, cmd_exec, 0, 0, 0},
     {"exists", -2, R | F_FAST, cmd_exists, 1, -1, 1},
     {"expire", -3, W | F_FAST, cmd_expire, 1, 1, 1},
     {"expireat", -3, W | F_FAST, cmd_expire, 1, 1, 1},
@@ -1418,6 +1815,7 @@ static const resp_cmd_def COMMANDS[] = {
     {"mget", -2, R | F_FAST, cmd_mget, 1, -1, 1},
     {"mset", -3, W, cmd_mset, 1, -1, 2},
     {"msetnx", -3, W, cmd_mset, 1, -1, 2},
+    {"multi", 1, F_FAST, cmd_multi, 0, 0, 0},
     {"persist", 2, W | F_FAST, cmd_expire, 1, 1, 1},
     {"pexpire", -3, W | F_FAST, cmd_expire, 1, 1, 1},
     {"pexpireat", -3, W | F_FAST, cmd_expire, 1, 1, 1},
@@ -1436,6 +1834,8 @@ static const resp_cmd_def COMMANDS[] = {
     {"ttl", 2, R | F_FAST, cmd_ttl, 1, 1, 1},
     {"type", 2, R | F_FAST, cmd_type, 1, 1, 1},
     {"unlink", -2, W | F_FAST, cmd_del, 1, -1, 1},
+    {"unwatch", 1, F_FAST, cmd_unwatch, 0, 0, 0},
+    {"watch", -2, F_FAST, cmd_watch, 1, -1, 1},
 };
 #undef W
 #undef R
@@ -1466,12 +1866,19 @@ static void exec_command(rconn *c, resp_arg *argv, size_t argc) {
   const resp_cmd_def *cmd = cmd_lookup(&argv[0]);
   if (!cmd) {
     resp_unknown_command(imm(c), argv, argc);
+    c->multi_err = c->multi;
     return;
   }
   if ((cmd->arity > 0 && argc != (size_t)cmd->arity) ||
       (cmd->arity < 0 && argc < (size_t)-cmd->arity)) {
     resp_error(imm(c), "ERR wrong number of arguments for '%s' command",
                cmd->name);
+    c->multi_err = c->multi;
+    return;
+  }
+  if (c->multi && cmd->fn != cmd_exec && cmd->fn != cmd_discard &&
+      cmd->fn != cmd_multi && cmd->fn != cmd_watch && cmd->fn != cmd_quit) {
+    multi_queue(c, cmd, argv, argc);
     return;
   }
   rctx x = {c, s->n, argv, argc};

@@ -11,6 +11,9 @@ processes on 127.0.0.1, driven by Debian's redis-cli and python3-redis.
   address; READONLY reads are served there (stale);
 - expiry: a key with a TTL disappears on every node (RESP and HTTP), the
   leader deletes it (active expiry) and reports it in INFO;
+- MULTI/EXEC (redis-py transactions, redis-cli): replies, reads inside,
+  queue-time and runtime errors, DISCARD, followers; atomic on every node
+  under concurrent transactions;
 - HTTP and RESP see the same keys and values;
 - limits: oversized values, bulks, inline lines and buffered bytes get an
   -ERR (and a close for protocol errors), the node keeps serving;
@@ -246,6 +249,106 @@ def test_python_redis(c):
     expect(r.flushdb() and r.dbsize() == 0 and r.get('sc:001') is None, 'FLUSHDB')
 
 
+def test_transactions(c):
+    """MULTI/EXEC: replies as Redis gives them, reads see the writes queued
+    before them, errors while queueing abort, runtime errors do not; the
+    commands apply atomically (one raft entry) on every node: concurrent
+    transactions incrementing two counters never show them apart, neither
+    on the leader nor on a follower."""
+    lead = wait_resp_leader(c)
+    r = client(lead)
+    r.delete('tx:a', 'tx:b', 'tx:s', 'tx:n')
+    r.set('tx:s', 'before')
+    p = r.pipeline(transaction=True)  # redis-py sends MULTI ... EXEC
+    p.set('tx:s', 'after').get('tx:s').incr('tx:n').incrby('tx:n', 5)
+    p.mget('tx:s', 'tx:n', 'tx:none').exists('tx:s', 'tx:none').strlen('tx:s')
+    p.type('tx:s').type('tx:none').ttl('tx:s').setex('tx:t', 100, 'v').pttl('tx:t')
+    p.delete('tx:t').get('tx:t').ping()
+    got = p.execute()
+    want = [True, b'after', 1, 6, [b'after', b'6', None], 1, 5, b'string', b'none', -1,
+            True, None, 1, None, True]
+    expect(got[:11] == want[:11] and 99000 <= got[11] <= 100000 and got[12:] == want[12:],
+           'transaction replies: %r' % got)
+    # Runtime errors answer in place; the other commands still apply.
+    p = r.pipeline(transaction=True)
+    p.set('tx:s', 'x').incr('tx:s').set('tx:after', 'yes')
+    try:
+        p.execute()
+        raise CheckFailed('INCR of a string inside EXEC did not fail')
+    except redis.exceptions.ResponseError as e:
+        expect('not an integer' in str(e), str(e))
+    expect(r.get('tx:after') == b'yes', 'the commands around the failed one applied')
+    # Queue-time errors abort the whole transaction (inline commands, the
+    # exact bytes of the replies).
+    out = raw(lead, b'MULTI\r\nSET tx:q 1\r\nNOSUCH x\r\nEXEC\r\nGET tx:q\r\n'
+              b'EXEC\r\nDISCARD\r\nMULTI\r\nMULTI\r\nKEYS *\r\nDISCARD\r\n'
+              b'MULTI\r\nSET tx:q 2\r\nDISCARD\r\nGET tx:q\r\nWATCH tx:q\r\nUNWATCH\r\n'
+              b'MULTI\r\nEXEC\r\nQUIT\r\n')
+    want = (b"+OK\r\n+QUEUED\r\n-ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n"
+            b'-EXECABORT Transaction discarded because of previous errors.\r\n$-1\r\n'
+            b'-ERR EXEC without MULTI\r\n-ERR DISCARD without MULTI\r\n'
+            b'+OK\r\n-ERR MULTI calls can not be nested\r\n'
+            b"-ERR 'keys' inside MULTI is not supported (libwire transactions hold string "
+            b'reads and writes)\r\n+OK\r\n'
+            b'+OK\r\n+QUEUED\r\n+OK\r\n$-1\r\n')
+    expect(out.startswith(want), 'queue-time errors, DISCARD: %r' % out)
+    rest = out[len(want):]
+    expect(rest.startswith(b'-ERR WATCH is not supported') and
+           rest.endswith(b'\r\n+OK\r\n+OK\r\n*0\r\n+OK\r\n'),
+           'WATCH refused, UNWATCH, empty EXEC, QUIT: %r' % rest)
+    # On a follower: MOVED while queueing, then EXECABORT.
+    fol = next(nd for nd in c.running() if nd is not lead)
+    out = raw(fol, b'MULTI\r\nSET tx:f 1\r\nEXEC\r\nQUIT\r\n')
+    expect(out == b'+OK\r\n-MOVED 0 127.0.0.1:%d\r\n-EXECABORT Transaction discarded because '
+           b'of previous errors.\r\n+OK\r\n' % lead.resp_port,
+           'transaction on a follower: %r' % out)
+    # Atomicity: writers increment two counters in one transaction while
+    # readers check that they are never seen apart.
+    r.mset({'tx:a': 0, 'tx:b': 0})
+    stop, errors, rounds = threading.Event(), [], [0]
+
+    def writer():
+        w = client(lead)
+        try:
+            for _ in range(150):
+                p = w.pipeline(transaction=True)
+                p.incr('tx:a').incr('tx:b')
+                a, b = p.execute()
+                if a != b:  # nothing can run between the two INCRs
+                    errors.append('EXEC replied tx:a=%d tx:b=%d' % (a, b))
+        except Exception as e:  # noqa: BLE001
+            errors.append('writer: %r' % e)
+
+    def reader(nd, readonly):
+        rr = client(nd)
+        if readonly:
+            rr.execute_command('READONLY')
+        while not stop.is_set():
+            a, b = rr.mget('tx:a', 'tx:b')
+            if a != b:
+                errors.append('node %d saw tx:a=%r tx:b=%r' % (nd.id, a, b))
+                return
+            rounds[0] += 1
+
+    ws = [threading.Thread(target=writer) for _ in range(4)]
+    rs = [threading.Thread(target=reader, args=(lead, False)),
+          threading.Thread(target=reader, args=(fol, True))]
+    for t in ws + rs:
+        t.start()
+    for t in ws:
+        t.join()
+    stop.set()
+    for t in rs:
+        t.join()
+    expect(not errors, 'transactions seen half applied: %s' % errors[:3])
+    expect(r.mget('tx:a', 'tx:b') == [b'600', b'600'], 'final counters %r' % r.mget('tx:a', 'tx:b'))
+    rf = client(fol)
+    rf.execute_command('READONLY')
+    wait_until(lambda: rf.mget('tx:a', 'tx:b') == [b'600', b'600'], 5,
+               'the follower to catch up')
+    expect(rounds[0] > 50, 'readers compared only %d times' % rounds[0])
+
+
 def test_followers_moved_readonly(c):
     lead = wait_resp_leader(c)
     fol = next(nd for nd in c.running() if nd is not lead)
@@ -448,7 +551,8 @@ def with_cluster(tests):
 
 
 if __name__ == '__main__':
-    run([with_cluster([test_redis_cli, test_python_redis, test_followers_moved_readonly,
+    run([with_cluster([test_redis_cli, test_python_redis, test_transactions,
+                       test_followers_moved_readonly,
                        test_expiry_everywhere, test_http_resp_cross, test_limits,
                        test_disconnects]),
          test_leader_kill])
