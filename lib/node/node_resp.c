@@ -95,6 +95,7 @@ struct rslot {
   int64_t sent_ns; /* when its requests were dispatched (leader lease) */
   uint64_t term;   /* leader term then; 0: not the leader */
   uint64_t tnow;   /* K_TTTL: the command's `now` */
+  bool blocks;     /* a WATCH waiting for its barrier: input waits too */
 };
 
 struct rconn {
@@ -113,6 +114,11 @@ struct rconn {
   core_buf mq;    /* the queued commands: varint argc, (varint len, bytes)* */
   size_t mq_n;
   rtxn *tx;       /* the EXEC being built (its commands run captured) */
+  core_buf watch; /* WATCHed keys: varint len, key, u8 found, varint len,
+                     value (what they held when watched) */
+  size_t watch_n;
+  bool blocked;   /* a WATCH is reading: the next commands wait for it */
+  bool resume;    /* unblocked: parse what was buffered at the next check */
   rconn *next_flush;
   unsigned refs; /* the handle + requests in flight + a write + flushq */
   uint64_t id;
@@ -176,6 +182,7 @@ static void conn_unref(rconn *c) {
   }
   resp_parser_free(&c->parser);
   core_buf_free(&c->mq);
+  core_buf_free(&c->watch);
   core_buf_free(&c->out);
   core_buf_free(&c->wbuf);
   resp_server *s = c->srv;
@@ -200,6 +207,7 @@ static void conn_close(rconn *c) {
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void conn_process(rconn *c);
 static void conn_flush(rconn *c);
 static void on_check(uv_check_t *h);
 
@@ -289,6 +297,8 @@ struct rtxn {
   size_t n, cur;  /* commands; the one running */
   node_req **reqs; /* captured requests, in order */
   size_t nreq, capreq;
+  node_req **checks; /* KV_CHECK of each WATCHed key, before the others */
+  size_t nchk;
   bool oom;
 };
 
@@ -477,6 +487,12 @@ static void req_done(node_req *req, int rc, const store_result *res, size_t n,
   if (req->op != NODE_OP_CALL || rc)
     slot_result(sl, rc, req->err, n ? &res[0] : NULL, val, vlen);
   node_req_free(req);
+  if (sl->blocks) { /* the WATCH has read: what came after it may run */
+    sl->blocks = false;
+    c->blocked = false;
+    c->resume = true;
+    conn_defer_flush(c);
+  }
   slot_complete(sl);
   conn_unref(c);
 }
@@ -1602,40 +1618,106 @@ static void cmd_multi(rctx *x) {
   resp_simple(imm(x->c), "OK");
 }
 
+static void watch_reset(rconn *c);
+
 static void cmd_discard(rctx *x) {
   if (!x->c->multi) {
     resp_error(imm(x->c), "ERR DISCARD without MULTI");
     return;
   }
   multi_reset(x->c);
+  watch_reset(x->c);
   resp_simple(imm(x->c), "OK");
 }
 
-static void cmd_watch(rctx *x) {
-  if (x->c->multi) resp_error(imm(x->c), "ERR WATCH inside MULTI is not allowed");
-  else
-    resp_error(imm(x->c), "ERR WATCH is not supported: a libwire transaction "
-               "applies atomically in one raft entry; use SET NX/XX/GET, "
-               "INCR or GETDEL for conditional updates");
+static void watch_reset(rconn *c) {
+  c->watch_n = 0;
+  if (c->watch.cap > (64u << 10)) core_buf_free(&c->watch);
+  c->watch.len = 0;
 }
 
-static void cmd_unwatch(rctx *x) { resp_simple(imm(x->c), "OK"); }
+/* WATCH, run where reads run (lease, barrier, READONLY): remember what
+ * each key holds now.  EXEC then checks in its entry that they still do. */
+static void rd_watch(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                     core_buf *out) {
+  size_t mark = c->watch.len, n0 = c->watch_n;
+  bool oom = false;
+  for (size_t i = 1; i < argc && !oom; i++) {
+    n->enc.len = 0;
+    int rc = store_fsm_get(n->fsm, (store_slice){argv[i].ptr, argv[i].len},
+                           &n->enc);
+    if (rc && rc != WIRE_ENOTFOUND) {
+      c->watch.len = mark;
+      c->watch_n = n0;
+      resp_error(out, "ERR store: %s", store_fsm_errmsg(n->fsm));
+      return;
+    }
+    size_t vl = rc ? 0 : n->enc.len;
+    if (c->watch.len + argv[i].len + vl + 21 > c->srv->max_buffered) {
+      c->watch.len = mark;
+      c->watch_n = n0;
+      resp_error(out, "ERR WATCH of more than %zu bytes of keys and values "
+                 "(the client query buffer limit)", c->srv->max_buffered);
+      return;
+    }
+    put_varint(&c->watch, argv[i].len, &oom);
+    if (!oom && core_buf_append(&c->watch, argv[i].ptr, argv[i].len)) oom = true;
+    if (!oom && core_buf_putc(&c->watch, rc ? 0 : 1)) oom = true;
+    put_varint(&c->watch, vl, &oom);
+    if (!oom && vl && core_buf_append(&c->watch, n->enc.data, vl)) oom = true;
+    c->watch_n++;
+  }
+  if (oom) {
+    c->watch.len = mark;
+    c->watch_n = n0;
+    resp_error(out, "OOM out of memory");
+    return;
+  }
+  resp_simple(out, "OK");
+}
+
+static void cmd_watch(rctx *x) {
+  if (x->c->multi) {
+    resp_error(imm(x->c), "ERR WATCH inside MULTI is not allowed");
+    return;
+  }
+  for (size_t i = 1; i < x->argc; i++)
+    if (!check_key(x, &x->argv[i])) return;
+  rslot *last = x->c->tail;
+  read_cmd(x, rd_watch);
+  rslot *sl = x->c->tail;
+  if (sl && sl != last && sl->kind == K_CALL && sl->pending) {
+    /* Behind a barrier: a pipelined EXEC must not run before it read. */
+    sl->blocks = true;
+    x->c->blocked = true;
+  }
+}
+
+static void cmd_unwatch(rctx *x) {
+  watch_reset(x->c);
+  resp_simple(imm(x->c), "OK");
+}
 
 static void txn_free(rtxn *t) {
   for (size_t i = 0; i < t->n; i++)
     if (t->subs[i]) slot_free(t->subs[i]);
+  for (size_t i = 0; i < t->nchk; i++) node_req_free(t->checks[i]);
+  core_free(t->checks);
   core_free(t->subs);
   core_free(t->reqs);
   core_free(t);
 }
 
-/* All replies are in: the EXEC array, or the error that sank it all. */
-static void txn_reply(rtxn *t, int rc, const char *err) {
+/* All replies are in: the EXEC array, nil when a WATCHed key changed, or
+ * the error that sank it all. */
+static void txn_reply(rtxn *t, int rc, const char *err, bool aborted) {
   rslot *ex = t->exec;
   rconn *c = ex->c;
   if (!c->closing) {
     if (rc) {
       reply_failure(c->srv->n, &ex->out, rc, err);
+    } else if (aborted) {
+      resp_null_array(&ex->out);
     } else {
       resp_array(&ex->out, t->n);
       for (size_t i = 0; i < t->n; i++)
@@ -1658,20 +1740,24 @@ static void txn_done(node_req *req, int rc, const store_result *res, size_t n,
   (void)val, (void)vlen;
   rtxn *t = req->ud;
   rconn *c = t->exec->c;
+  bool aborted = false; /* a WATCHed key changed: nothing ran */
+  for (size_t i = 0; i < t->nchk && !rc; i++)
+    aborted |= i >= n || res[i].status != STORE_OK;
   for (size_t i = 0; i < t->nreq; i++) {
     node_req *r = t->reqs[i];
+    size_t k = t->nchk + i;
     if (rc) {
       snprintf(r->err, sizeof r->err, "%s", req->err);
       r->done(r, rc, NULL, 0, NULL, 0);
-    } else if (i < n) {
-      r->done(r, WIRE_OK, &res[i], 1, NULL, 0);
+    } else if (k < n) {
+      r->done(r, WIRE_OK, &res[k], 1, NULL, 0);
     } else {
       snprintf(r->err, sizeof r->err, "no result for the command");
       r->done(r, WIRE_EIO, NULL, 0, NULL, 0);
     }
   }
   t->nreq = 0;
-  txn_reply(t, rc, req->err);
+  txn_reply(t, rc, req->err, aborted);
   node_req_free(req);
   conn_unref(c);
 }
@@ -1685,12 +1771,14 @@ static void cmd_exec(rctx *x) {
   }
   if (c->multi_err) {
     multi_reset(c);
+    watch_reset(c);
     resp_error(imm(c), "EXECABORT Transaction discarded because of previous "
                "errors.");
     return;
   }
   if (!is_leader(n)) {
     multi_reset(c);
+    watch_reset(c);
     reply_moved(n, imm(c));
     return;
   }
@@ -1708,6 +1796,7 @@ static void cmd_exec(rctx *x) {
   if (!ex || !t || !t->subs || t->oom) {
     if (t) txn_free(t);
     multi_reset(c);
+    watch_reset(c);
     if (ex) {
       resp_error(&ex->out, "OOM out of memory");
       ex->pending = 1;
@@ -1750,13 +1839,46 @@ static void cmd_exec(rctx *x) {
   c->tx = NULL;
   if (argv != argv_small) core_free(argv);
   multi_reset(c);
-  if (!t->nreq) { /* nothing for the store (PING, errors only, empty) */
-    txn_reply(t, WIRE_OK, NULL);
+  /* WATCHed keys: a KV_CHECK each, guarding everything after it. */
+  uint64_t now = store_now_ms();
+  if (c->watch_n) t->checks = core_calloc(c->watch_n, sizeof *t->checks);
+  if (c->watch_n && !t->checks) t->oom = true;
+  p = c->watch.data;
+  for (size_t i = 0; i < c->watch_n && !t->oom; i++) {
+    size_t kl = get_varint(&p);
+    const char *key = p;
+    p += kl;
+    bool found = *p++;
+    size_t vl = get_varint(&p);
+    const char *val = p;
+    p += vl;
+    node_req *q = node_req_new(NODE_OP_WRITE, kl + vl);
+    if (!q) {
+      t->oom = true;
+      break;
+    }
+    memcpy(q->data, key, kl);
+    if (vl) memcpy(q->data + kl, val, vl);
+    q->data_len = kl + vl;
+    q->cmd = (store_cmd){.type = STORE_CMD_KV_CHECK};
+    q->cmd.u.kv.key = (store_slice){q->data, kl};
+    q->cmd.u.kv.value = (store_slice){q->data + kl, vl};
+    q->cmd.u.kv.flags = found ? STORE_KV_EXISTS : 0;
+    q->cmd.u.kv.now = now;
+    q->cmd.u.kv.span = (c->watch_n - i - 1) + t->nreq;
+    t->checks[t->nchk++] = q;
+  }
+  watch_reset(c);
+  if (!t->nreq && !t->nchk && !t->oom) { /* nothing for the store (PING,
+                                            errors only, empty) */
+    txn_reply(t, WIRE_OK, NULL, false);
     return;
   }
   size_t bytes = 0;
   for (size_t i = 0; i < t->nreq; i++) bytes += t->reqs[i]->data_len;
-  node_req *r = node_req_new(NODE_OP_WRITE, t->nreq * sizeof(store_cmd));
+  for (size_t i = 0; i < t->nchk; i++) bytes += t->checks[i]->data_len;
+  node_req *r =
+      node_req_new(NODE_OP_WRITE, (t->nchk + t->nreq) * sizeof(store_cmd));
   if (!r) {
     txn_done_oom:
     for (size_t i = 0; i < t->nreq; i++) {
@@ -1765,7 +1887,7 @@ static void cmd_exec(rctx *x) {
       q->done(q, WIRE_ENOMEM, NULL, 0, NULL, 0);
     }
     t->nreq = 0;
-    txn_reply(t, WIRE_ENOMEM, "out of memory");
+    txn_reply(t, WIRE_ENOMEM, "out of memory", false);
     return;
   }
   if (t->oom) {
@@ -1773,11 +1895,12 @@ static void cmd_exec(rctx *x) {
     goto txn_done_oom;
   }
   store_cmd *items = (store_cmd *)(void *)r->data;
-  for (size_t i = 0; i < t->nreq; i++) items[i] = t->reqs[i]->cmd;
+  for (size_t i = 0; i < t->nchk; i++) items[i] = t->checks[i]->cmd;
+  for (size_t i = 0; i < t->nreq; i++) items[t->nchk + i] = t->reqs[i]->cmd;
   r->data_len = bytes; /* what the entry carries, for group commit's cap */
   r->cmd = (store_cmd){.type = STORE_CMD_BATCH};
   r->cmd.u.batch.items = items;
-  r->cmd.u.batch.count = t->nreq;
+  r->cmd.u.batch.count = t->nchk + t->nreq;
   r->done = txn_done;
   r->ud = t;
   r->deadline_ns =
@@ -1907,9 +2030,17 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   c->refs++; /* a command may close the connection under us */
+  conn_process(c);
+  conn_flush(c);
+  conn_unref(c);
+}
+
+/* Run the complete commands buffered in the parser (until a WATCH has to
+ * wait for its read: `blocked`). */
+static void conn_process(rconn *c) {
   resp_arg *argv;
   size_t argc;
-  while (!c->closing && !c->quit) {
+  while (!c->closing && !c->quit && !c->blocked) {
     resp_rc rc = resp_parser_next(&c->parser, &argv, &argc);
     if (rc == RESP_NEED_MORE) break;
     if (rc == RESP_ERROR) {
@@ -1930,8 +2061,6 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     c->quit = true;
   }
   conn_drain(c);
-  conn_flush(c);
-  conn_unref(c);
 }
 
 static void on_connection(uv_stream_t *l, int status) {
@@ -1967,6 +2096,10 @@ static void on_check(uv_check_t *h) {
   while (c) {
     rconn *next = c->next_flush;
     c->queued = false;
+    if (c->resume) {
+      c->resume = false;
+      conn_process(c);
+    }
     conn_flush(c);
     conn_unref(c);
     c = next;

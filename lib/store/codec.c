@@ -123,6 +123,11 @@ static const field kvincr_fields[] = {{F_KEY, "key", FOFF(kv.key)},
                                       {F_I64, "delta", FOFF(kv.delta)},
                                       {F_U64, "now", FOFF(kv.now)}};
 static const field kvflush_fields[] = {{F_U64, "now", FOFF(kv.now)}};
+static const field kvcheck_fields[] = {{F_KEY, "key", FOFF(kv.key)},
+                                       {F_VALUE, "value", FOFF(kv.value)},
+                                       {F_U64, "flags", FOFF(kv.flags)},
+                                       {F_U64, "now", FOFF(kv.now)},
+                                       {F_U64, "span", FOFF(kv.span)}};
 static const field mresp_fields[] = {
     {F_U64, "id", FOFF(member.id)},
     {F_NAME, "resp address", FOFF(member.resp_addr)}};
@@ -159,6 +164,7 @@ static const cmd_spec *spec_of(int type) {
       [STORE_CMD_KV_EXPIRED] = {kvkey_fields, WIRE_ARRAY_SIZE(kvkey_fields)},
       [STORE_CMD_MEMBER_RESP] = {mresp_fields, WIRE_ARRAY_SIZE(mresp_fields)},
       [STORE_CMD_KV_GET] = {kvkey_fields, WIRE_ARRAY_SIZE(kvkey_fields)},
+      [STORE_CMD_KV_CHECK] = {kvcheck_fields, WIRE_ARRAY_SIZE(kvcheck_fields)},
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(specs)) return NULL;
   return specs[type].fields ? &specs[type] : NULL;

@@ -806,6 +806,19 @@ static int apply_kv_get(store_fsm *f, const store_cmd *c, store_result *res) {
   return WIRE_OK;
 }
 
+/* KV_CHECK: see store.h (the skipping is in store_fsm_apply). */
+static int apply_kv_check(store_fsm *f, const store_cmd *c,
+                          store_result *res) {
+  bool found;
+  int rc = live_get(f, c->u.kv.key, c->u.kv.now, &f->val, &found);
+  if (rc) return rc;
+  bool want = c->u.kv.flags & STORE_KV_EXISTS;
+  res->status = found == want && (!found || slice_eq(c->u.kv.value, &f->val))
+                    ? STORE_OK
+                    : STORE_MISMATCH;
+  return WIRE_OK;
+}
+
 static int member_resp_key(core_buf *out, uint64_t id) {
   out->len = 0;
   char be[8];
@@ -853,6 +866,7 @@ static apply_fn handler_of(int type) {
       [STORE_CMD_KV_EXPIRED] = apply_kv_expired,
       [STORE_CMD_MEMBER_RESP] = apply_member_resp,
       [STORE_CMD_KV_GET] = apply_kv_get,
+      [STORE_CMD_KV_CHECK] = apply_kv_check,
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(handlers)) return NULL;
   return handlers[type];
@@ -1083,10 +1097,19 @@ int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
     store_batch_iter it;
     store_cmd sub;
     size_t i = 0;
+    uint64_t skip = 0; /* commands a failed KV_CHECK keeps from running */
     store_batch_iter_init(&it, &cmd);
     while ((rc = store_batch_iter_next(&it, &sub)) == 1) {
-      rc = handler_of(sub.type)(f, &sub, &f->res[i++]);
+      store_result *r = &f->res[i++];
+      if (skip) {
+        skip--;
+        r->status = STORE_ABORTED;
+        continue;
+      }
+      rc = handler_of(sub.type)(f, &sub, r);
       if (rc) break;
+      if (sub.type == STORE_CMD_KV_CHECK && r->status != STORE_OK)
+        skip = sub.u.kv.span;
     }
     if (rc < 0) {
       batch_clear(f);

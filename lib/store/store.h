@@ -88,7 +88,8 @@ void store_limits_default(store_limits *lim);
   X(KV_FLUSH, 23, "kv_flush")   /* now */ \
   X(KV_EXPIRED, 24, "kv_expired") /* key, now: delete if expired */ \
   X(MEMBER_RESP, 25, "member_resp") /* varint id, bytes resp address */ \
-  X(KV_GET, 26, "kv_get")       /* key, now: a read at its place */
+  X(KV_GET, 26, "kv_get")       /* key, now: a read at its place */ \
+  X(KV_CHECK, 27, "kv_check")   /* key, value, flags, now, span */
 
 typedef enum store_cmd_type {
 #define STORE__CMD_ENUM(name, code, str) STORE_CMD_##name = (code),
@@ -146,12 +147,16 @@ static inline store_slice store_str(const char *s) {
  *              writes before it in the same entry): OK with the value in
  *              bytes and its expiry in value (0: none), or NOTFOUND.  It
  *              changes nothing, except deleting the key if it expired.
+ *   KV_CHECK   (WATCH) OK when the key holds `value` (flag EXISTS) or is
+ *              absent (no EXISTS); otherwise MISMATCH, and the `span`
+ *              commands after it in the batch are not run (ABORTED).
  * PUT, DELETE and CAS remove a key's expiry; INCRBY keeps it. */
 #define STORE_KV_NX 0x01
 #define STORE_KV_XX 0x02
 #define STORE_KV_GET 0x04
 #define STORE_KV_KEEPTTL 0x08
 #define STORE_KV_PERSIST 0x10
+#define STORE_KV_EXISTS 0x20 /* KV_CHECK: the key must exist */
 
 /* A command.  Every slice is borrowed: from the caller when encoding, from
  * the decoded buffer when decoding (valid while that buffer is). */
@@ -205,6 +210,7 @@ typedef struct store_cmd {
       uint64_t now;           /* ms since the epoch, leader's clock */
       uint64_t expire;        /* absolute ms; 0: none */
       int64_t delta;          /* KV_INCRBY */
+      uint64_t span;          /* KV_CHECK: commands it guards */
     } kv;
   } u;
 } store_cmd;
@@ -250,7 +256,8 @@ int store_batch_iter_next(store_batch_iter *it, store_cmd *out);
   X(OVERFLOW, 4, "increment would overflow")    /* INCRBY */                \
   X(FENCED, 5, "checkpoint from an older term") /* CHECKPOINT */            \
   X(SKIPPED, 6, "entry already applied")        /* replay after restart */  \
-  X(INVALID, 7, "malformed entry, applied as a no-op")
+  X(INVALID, 7, "malformed entry, applied as a no-op")                     \
+  X(ABORTED, 8, "not run: a KV_CHECK before it failed")
 
 typedef enum store_status {
 #define STORE__ST_ENUM(name, code, str) STORE_##name = (code),

@@ -11,9 +11,10 @@ processes on 127.0.0.1, driven by Debian's redis-cli and python3-redis.
   address; READONLY reads are served there (stale);
 - expiry: a key with a TTL disappears on every node (RESP and HTTP), the
   leader deletes it (active expiry) and reports it in INFO;
-- MULTI/EXEC (redis-py transactions, redis-cli): replies, reads inside,
+- MULTI/EXEC (redis-py transactions, raw): replies, reads inside,
   queue-time and runtime errors, DISCARD, followers; atomic on every node
-  under concurrent transactions;
+  under concurrent transactions; WATCH (nil EXEC after a change, pipelined
+  WATCH, no lost update under contention);
 - HTTP and RESP see the same keys and values;
 - limits: oversized values, bulks, inline lines and buffered bytes get an
   -ERR (and a close for protocol errors), the node keeps serving;
@@ -293,9 +294,56 @@ def test_transactions(c):
             b'+OK\r\n+QUEUED\r\n+OK\r\n$-1\r\n')
     expect(out.startswith(want), 'queue-time errors, DISCARD: %r' % out)
     rest = out[len(want):]
-    expect(rest.startswith(b'-ERR WATCH is not supported') and
-           rest.endswith(b'\r\n+OK\r\n+OK\r\n*0\r\n+OK\r\n'),
-           'WATCH refused, UNWATCH, empty EXEC, QUIT: %r' % rest)
+    expect(rest == b'+OK\r\n+OK\r\n+OK\r\n*0\r\n+OK\r\n',
+           'WATCH, UNWATCH, empty EXEC, QUIT: %r' % rest)
+    # WATCH: EXEC answers nil when a watched key changed since.
+    r.set('tx:w', 1)
+    other = client(lead)
+    for interfere in (True, False):
+        with r.pipeline() as p:
+            p.watch('tx:w')
+            v = int(p.get('tx:w'))
+            if interfere:
+                other.set('tx:w', 5)
+            p.multi()
+            p.set('tx:w', v + 1)
+            try:
+                p.execute()
+                expect(not interfere, 'EXEC ran although tx:w changed after WATCH')
+            except redis.exceptions.WatchError:
+                expect(interfere, 'EXEC refused although nothing changed')
+    expect(r.get('tx:w') == b'6', 'tx:w after the two rounds: %r' % r.get('tx:w'))
+    # Pipelined: the WATCH waits for the SET before it (behind a barrier)
+    # and the commands after it wait for the WATCH, so the SET after it
+    # counts as a change: nil.
+    out = raw(lead, b'SET tx:p 1\r\nWATCH tx:p\r\nSET tx:p 2\r\nMULTI\r\nINCR tx:p\r\n'
+              b'EXEC\r\nGET tx:p\r\nQUIT\r\n')
+    expect(out == b'+OK\r\n+OK\r\n+OK\r\n+OK\r\n+QUEUED\r\n*-1\r\n$1\r\n2\r\n+OK\r\n',
+           'pipelined WATCH: %r' % out)
+    # Optimistic locking under contention: read-modify-write with WATCH
+    # from 4 clients, retried on WatchError: no update lost.
+    r.set('tx:c', 0)
+    werr = []
+
+    def bump(pipe):
+        v = int(pipe.get('tx:c'))
+        pipe.multi()
+        pipe.set('tx:c', v + 1)
+
+    def locker():
+        w = client(lead)
+        try:
+            for _ in range(40):
+                w.transaction(bump, 'tx:c')
+        except Exception as e:  # noqa: BLE001
+            werr.append(repr(e))
+    ts = [threading.Thread(target=locker) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    expect(not werr and r.get('tx:c') == b'160',
+           'WATCH counter: %r (errors %s)' % (r.get('tx:c'), werr[:2]))
     # On a follower: MOVED while queueing, then EXECABORT.
     fol = next(nd for nd in c.running() if nd is not lead)
     out = raw(fol, b'MULTI\r\nSET tx:f 1\r\nEXEC\r\nQUIT\r\n')

@@ -403,6 +403,67 @@ static void test_kv_get_in_batch(void **state) {
   core_buf_free(&b);
 }
 
+/* KV_CHECK (WATCH): the commands it guards run only when the key holds the
+ * expected value (or is absent as expected); commands after its span run
+ * either way; expired counts as absent. */
+static void test_kv_check_guards_span(void **state) {
+  fx *x = *state;
+  run(x, kv(STORE_CMD_KV_SET, "w", "1", 0, 0), STORE_OK, NULL);
+  for (int round = 0; round < 2; round++) {
+    /* round 0: w is "1", the check holds; round 1: w is "2" by then */
+    store_cmd items[5] = {kv(STORE_CMD_KV_CHECK, "w", "1", STORE_KV_EXISTS, 0),
+                          kv(STORE_CMD_KV_CHECK, "none", NULL, 0, 0),
+                          kv(STORE_CMD_KV_SET, "w", "2", 0, 0),
+                          kv(STORE_CMD_KV_INCRBY, "guarded", NULL, 0, 0),
+                          kv(STORE_CMD_KV_INCRBY, "other", NULL, 0, 0)};
+    items[0].u.kv.span = 3; /* the second check and the two writes */
+    items[1].u.kv.span = 2;
+    items[3].u.kv.delta = 1;
+    items[4].u.kv.delta = 1;
+    store_cmd batch = {.type = STORE_CMD_BATCH};
+    batch.u.batch.items = items;
+    batch.u.batch.count = 5;
+    const store_result *res;
+    size_t n;
+    assert_int_equal(st_apply(x->f, ++x->idx, &batch, &res, &n), 0);
+    assert_int_equal(n, 5);
+    if (round == 0) {
+      for (size_t i = 0; i < 5; i++) assert_int_equal(res[i].status, STORE_OK);
+    } else {
+      assert_int_equal(res[0].status, STORE_MISMATCH);
+      for (size_t i = 1; i < 4; i++)
+        assert_int_equal(res[i].status, STORE_ABORTED);
+      assert_int_equal(res[4].status, STORE_OK); /* outside the span */
+    }
+  }
+  assert_value(x->f, "w", "2");
+  assert_value(x->f, "guarded", "1"); /* once: the second round aborted */
+  assert_value(x->f, "other", "2");   /* both rounds */
+  /* Absent expected but present, present expected but different value. */
+  run(x, kv(STORE_CMD_KV_CHECK, "w", NULL, 0, 0), STORE_MISMATCH, NULL);
+  run(x, kv(STORE_CMD_KV_CHECK, "w", "22", STORE_KV_EXISTS, 0), STORE_MISMATCH,
+      NULL);
+  run(x, kv(STORE_CMD_KV_CHECK, "w", "2", STORE_KV_EXISTS, 0), STORE_OK, NULL);
+  /* Expired at the command's `now`: absent. */
+  run(x, kv(STORE_CMD_KV_SET, "e", "v", 0, NOW + 10), STORE_OK, NULL);
+  store_cmd c = kv(STORE_CMD_KV_CHECK, "e", NULL, 0, 0);
+  c.u.kv.now = NOW + 20;
+  run(x, c, STORE_OK, NULL);
+  /* Codec round trip keeps the span. */
+  core_buf enc = {0};
+  char err[128];
+  store_cmd d;
+  c = kv(STORE_CMD_KV_CHECK, "k", "v", STORE_KV_EXISTS, 0);
+  c.u.kv.span = 77;
+  assert_int_equal(store_cmd_encode(&c, NULL, &enc, err, sizeof err), 0);
+  assert_int_equal(store_cmd_decode(enc.data, enc.len, &d, err, sizeof err), 0);
+  assert_int_equal(d.type, STORE_CMD_KV_CHECK);
+  assert_int_equal(d.u.kv.span, 77);
+  assert_int_equal(d.u.kv.flags, STORE_KV_EXISTS);
+  assert_int_equal(d.u.kv.value.len, 1);
+  core_buf_free(&enc);
+}
+
 /* Only the last write of each key reaches RocksDB (the write log of an
  * entry): the state is the one of applying every write in order. */
 static void test_batch_last_write_wins(void **state) {
@@ -676,6 +737,8 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_batch_results, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kv_get_in_batch, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_kv_check_guards_span, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_batch_last_write_wins, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_read_cache_coherent, setup,
