@@ -78,7 +78,11 @@ typedef enum rkind {
   K_TMGET,   /* MGET: one element per result (the array header is there) */
   K_TSTRLEN, /* STRLEN */
   K_TTYPE,   /* TYPE */
-  K_TTTL,    /* TTL (PTTL with acc = 1); `now` of the command in tnow */
+  K_TTTL,    /* TTL; acc: 1 ms (PTTL), 2 absolute (EXPIRETIME); `now` of
+                the command in tnow */
+  K_RENAME,   /* +OK, no such key */
+  K_RENAMENX, /* :1, :0, no such key */
+  K_COPY,     /* :1, :0 */
   K_EXEC,    /* EXEC: the array of the transaction's replies */
 } rkind;
 
@@ -444,9 +448,19 @@ static void slot_result(rslot *sl, int rc, const char *err,
     case K_TTTL:
       if (r->status != STORE_OK) resp_int(o, -2);
       else if (!r->value) resp_int(o, -1);
+      else if (sl->acc & 2) resp_int(o, sl->acc & 1 ? r->value : r->value / 1000);
       else if ((uint64_t)r->value <= sl->tnow) resp_int(o, 0);
-      else if (sl->acc) resp_int(o, r->value - (int64_t)sl->tnow);
+      else if (sl->acc & 1) resp_int(o, r->value - (int64_t)sl->tnow);
       else resp_int(o, (r->value - (int64_t)sl->tnow + 500) / 1000);
+      break;
+    case K_RENAME:
+    case K_RENAMENX:
+      if (r->status == STORE_NOTFOUND) resp_error(o, "ERR no such key");
+      else if (sl->kind == K_RENAME) resp_simple(o, "OK");
+      else resp_int(o, r->status == STORE_OK);
+      break;
+    case K_COPY:
+      resp_int(o, r->status == STORE_OK);
       break;
     default:
       break;
@@ -1266,6 +1280,20 @@ static void rd_ttl(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
   else resp_int(out, (int64_t)((exp - now + 500) / 1000));
 }
 
+/* EXPIRETIME/PEXPIRETIME: the absolute expiry (s or ms), -1 none, -2 no key */
+static void rd_expiretime(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                          core_buf *out) {
+  (void)c, (void)argc;
+  uint64_t exp;
+  int rc = store_fsm_expiry(n->fsm, (store_slice){argv[1].ptr, argv[1].len},
+                            store_now_ms(), &exp);
+  bool ms = toupper((unsigned char)argv[0].ptr[0]) == 'P';
+  if (rc == WIRE_ENOTFOUND) resp_int(out, -2);
+  else if (rc) resp_error(out, "ERR store: %s", store_fsm_errmsg(n->fsm));
+  else if (!exp) resp_int(out, -1);
+  else resp_int(out, ms ? (int64_t)exp : (int64_t)(exp / 1000));
+}
+
 typedef struct match_ctx {
   core_buf *items;
   size_t n, max;
@@ -1490,6 +1518,111 @@ static void cmd_exists(rctx *x) { read_cmd(x, rd_exists); }
 static void cmd_strlen(rctx *x) { read_cmd(x, rd_strlen); }
 static void cmd_type(rctx *x) { read_cmd(x, rd_type); }
 static void cmd_ttl(rctx *x) { read_cmd(x, rd_ttl); }
+static void cmd_expiretime(rctx *x) { read_cmd(x, rd_expiretime); }
+
+static void cmd_time(rctx *x) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  char a[24], b[24];
+  int la = snprintf(a, sizeof a, "%lld", (long long)ts.tv_sec);
+  int lb = snprintf(b, sizeof b, "%ld", ts.tv_nsec / 1000);
+  core_buf *o = imm(x->c);
+  resp_array(o, 2);
+  resp_bulk(o, a, (size_t)la);
+  resp_bulk(o, b, (size_t)lb);
+}
+
+/* RENAME/RENAMENX src dst, COPY src dst [DB 0] [REPLACE]: one KV_RENAME. */
+static void cmd_rename(rctx *x) {
+  bool copy = x->argv[0].len == 4, nx = x->argv[0].len == 8, replace = false;
+  for (size_t i = 3; copy && i < x->argc; i++) {
+    if (resp_arg_is(&x->argv[i], "REPLACE")) {
+      replace = true;
+    } else if (resp_arg_is(&x->argv[i], "DB") && i + 1 < x->argc) {
+      int64_t db;
+      if (!resp_parse_i64(x->argv[i + 1].ptr, x->argv[i + 1].len, &db)) {
+        resp_error(imm(x->c), RESP_ERR_NOTINT);
+        return;
+      }
+      if (db != 0) {
+        resp_error(imm(x->c), "ERR DB index is out of range");
+        return;
+      }
+      i++;
+    } else {
+      resp_error(imm(x->c), RESP_ERR_SYNTAX);
+      return;
+    }
+  }
+  const resp_arg *src = &x->argv[1], *dst = &x->argv[2];
+  if (!check_key(x, src) || !check_key(x, dst)) return;
+  if (copy && src->len == dst->len && !memcmp(src->ptr, dst->ptr, src->len)) {
+    resp_error(imm(x->c), "ERR source and destination objects are the same");
+    return;
+  }
+  rslot *sl = write_slot(x, copy ? K_COPY : nx ? K_RENAMENX : K_RENAME);
+  if (!sl) return;
+  node_req *r = kv_req(sl, STORE_CMD_KV_RENAME, src, dst->ptr, dst->len);
+  if (r)
+    r->cmd.u.kv.flags = (copy ? STORE_KV_KEEP : 0) |
+                        (nx || (copy && !replace) ? STORE_KV_NX : 0);
+  submit(x, sl, r);
+}
+
+/* GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]: a GET, or with an option
+ * one request of two commands in one entry, KV_GET then KV_EXPIRE. */
+static void cmd_getex(rctx *x) {
+  if (x->argc == 2) {
+    cmd_get(x);
+    return;
+  }
+  const resp_arg *k = &x->argv[1], *opt = &x->argv[2];
+  uint64_t now = store_now_ms();
+  bool persist = false;
+  int64_t at = 0;
+  if (x->argc == 3 && resp_arg_is(opt, "PERSIST")) {
+    persist = true;
+  } else if (x->argc == 4 &&
+             (resp_arg_is(opt, "EX") || resp_arg_is(opt, "PX") ||
+              resp_arg_is(opt, "EXAT") || resp_arg_is(opt, "PXAT"))) {
+    bool ms = toupper((unsigned char)opt->ptr[0]) == 'P';
+    int64_t v;
+    if (!resp_parse_i64(x->argv[3].ptr, x->argv[3].len, &v)) {
+      resp_error(imm(x->c), RESP_ERR_NOTINT);
+      return;
+    }
+    if (v <= 0 || !resp_expire_at(v, ms ? 1 : 1000, opt->len == 4, now, &at)) {
+      resp_error(imm(x->c), "ERR invalid expire time in 'getex' command");
+      return;
+    }
+  } else {
+    resp_error(imm(x->c), RESP_ERR_SYNTAX);
+    return;
+  }
+  if (!check_key(x, k)) return;
+  rslot *sl = write_slot(x, K_TGET);
+  if (!sl) return;
+  size_t head = 2 * sizeof(store_cmd);
+  node_req *r = req_new(sl, NODE_OP_WRITE, head + k->len);
+  if (r) {
+    store_cmd *items = (store_cmd *)(void *)r->data;
+    memcpy(r->data + head, k->ptr, k->len);
+    store_slice key = {r->data + head, k->len};
+    items[0] = (store_cmd){.type = STORE_CMD_KV_GET};
+    items[1] = (store_cmd){.type = STORE_CMD_KV_EXPIRE};
+    for (int i = 0; i < 2; i++) {
+      items[i].u.kv.key = key;
+      items[i].u.kv.now = now;
+    }
+    if (persist) items[1].u.kv.flags = STORE_KV_PERSIST;
+    else items[1].u.kv.expire = at <= (int64_t)now ? 0 : (uint64_t)at;
+    r->data_len = k->len;
+    r->cmd = (store_cmd){.type = STORE_CMD_BATCH};
+    r->cmd.u.batch.items = items;
+    r->cmd.u.batch.count = 2;
+  }
+  submit(x, sl, r);
+}
 static void cmd_keys(rctx *x) { read_cmd(x, rd_keys); }
 static void cmd_scan(rctx *x) { read_cmd(x, rd_scan); }
 static void cmd_dbsize(rctx *x) { read_cmd(x, rd_dbsize); }
@@ -1502,13 +1635,18 @@ static void cmd_info(rctx *x) {
 
 /* ---- MULTI / EXEC ------------------------------------------------------------- */
 
+/* Store commands of a request: a BATCH (GETEX) counts its items. */
+static size_t req_ncmds(const node_req *r) {
+  return r->cmd.type == STORE_CMD_BATCH ? r->cmd.u.batch.count : 1;
+}
+
 /* A read command inside EXEC: KV_GET requests in the transaction. */
 static void txn_read(rctx *x, read_fn fn) {
   rkind kind = fn == rd_mget     ? K_TMGET
                : fn == rd_exists ? K_COUNT
                : fn == rd_strlen ? K_TSTRLEN
                : fn == rd_type   ? K_TTYPE
-                                 : K_TTTL;
+                                 : K_TTTL; /* rd_ttl, rd_expiretime */
   for (size_t i = 1; i < x->argc; i++)
     if (!check_key(x, &x->argv[i])) return;
   rslot *sl = write_slot(x, kind);
@@ -1516,7 +1654,8 @@ static void txn_read(rctx *x, read_fn fn) {
   if (kind == K_TMGET) resp_array(&sl->out, x->argc - 1);
   if (kind == K_TTTL) {
     sl->tnow = now;
-    sl->acc = toupper((unsigned char)x->argv[0].ptr[0]) == 'P';
+    sl->acc = (toupper((unsigned char)x->argv[0].ptr[0]) == 'P') |
+              (fn == rd_expiretime ? 2 : 0);
   }
   sl->pending++; /* held until every request is submitted */
   for (size_t i = 1; i < x->argc; i++) {
@@ -1535,8 +1674,10 @@ static void txn_read(rctx *x, read_fn fn) {
  * DBSIZE and INFO would need a view of the whole key space inside the
  * entry; the connection and server commands do not belong in it. */
 static bool txn_allowed(const resp_cmd_def *d) {
-  static const char *ok[] = {"get",    "mget", "exists", "strlen", "type",
-                             "ttl",    "pttl", "ping",   "echo"};
+  static const char *ok[] = {"get",  "mget",       "exists",      "strlen",
+                             "type", "ttl",        "pttl",        "ping",
+                             "echo", "touch",      "expiretime",  "pexpiretime",
+                             "time"};
   if (d->flags & F_WRITE) return true;
   for (size_t i = 0; i < WIRE_ARRAY_SIZE(ok); i++)
     if (!strcmp(d->name, ok[i])) return true;
@@ -1743,14 +1884,16 @@ static void txn_done(node_req *req, int rc, const store_result *res, size_t n,
   bool aborted = false; /* a WATCHed key changed: nothing ran */
   for (size_t i = 0; i < t->nchk && !rc; i++)
     aborted |= i >= n || res[i].status != STORE_OK;
+  size_t k = t->nchk;
   for (size_t i = 0; i < t->nreq; i++) {
     node_req *r = t->reqs[i];
-    size_t k = t->nchk + i;
+    size_t m = req_ncmds(r);
     if (rc) {
       snprintf(r->err, sizeof r->err, "%s", req->err);
       r->done(r, rc, NULL, 0, NULL, 0);
-    } else if (k < n) {
-      r->done(r, WIRE_OK, &res[k], 1, NULL, 0);
+    } else if (k + m <= n) {
+      r->done(r, WIRE_OK, &res[k], m, NULL, 0);
+      k += m;
     } else {
       snprintf(r->err, sizeof r->err, "no result for the command");
       r->done(r, WIRE_EIO, NULL, 0, NULL, 0);
@@ -1874,11 +2017,13 @@ static void cmd_exec(rctx *x) {
     txn_reply(t, WIRE_OK, NULL, false);
     return;
   }
-  size_t bytes = 0;
-  for (size_t i = 0; i < t->nreq; i++) bytes += t->reqs[i]->data_len;
+  size_t bytes = 0, ncmds = t->nchk;
+  for (size_t i = 0; i < t->nreq; i++) {
+    bytes += t->reqs[i]->data_len;
+    ncmds += req_ncmds(t->reqs[i]);
+  }
   for (size_t i = 0; i < t->nchk; i++) bytes += t->checks[i]->data_len;
-  node_req *r =
-      node_req_new(NODE_OP_WRITE, (t->nchk + t->nreq) * sizeof(store_cmd));
+  node_req *r = node_req_new(NODE_OP_WRITE, ncmds * sizeof(store_cmd));
   if (!r) {
     txn_done_oom:
     for (size_t i = 0; i < t->nreq; i++) {
@@ -1895,12 +2040,20 @@ static void cmd_exec(rctx *x) {
     goto txn_done_oom;
   }
   store_cmd *items = (store_cmd *)(void *)r->data;
-  for (size_t i = 0; i < t->nchk; i++) items[i] = t->checks[i]->cmd;
-  for (size_t i = 0; i < t->nreq; i++) items[t->nchk + i] = t->reqs[i]->cmd;
+  size_t k = 0;
+  for (size_t i = 0; i < t->nchk; i++) items[k++] = t->checks[i]->cmd;
+  for (size_t i = 0; i < t->nreq; i++) { /* GETEX's pair inline */
+    const store_cmd *c1 = &t->reqs[i]->cmd;
+    if (c1->type == STORE_CMD_BATCH)
+      for (size_t j = 0; j < c1->u.batch.count; j++)
+        items[k++] = c1->u.batch.items[j];
+    else
+      items[k++] = *c1;
+  }
   r->data_len = bytes; /* what the entry carries, for group commit's cap */
   r->cmd = (store_cmd){.type = STORE_CMD_BATCH};
   r->cmd.u.batch.items = items;
-  r->cmd.u.batch.count = t->nchk + t->nreq;
+  r->cmd.u.batch.count = ncmds;
   r->done = txn_done;
   r->ud = t;
   r->deadline_ns =
@@ -1916,6 +2069,7 @@ static const resp_cmd_def COMMANDS[] = {
     {"client", -2, 0, cmd_client, 0, 0, 0},
     {"command", -1, 0, cmd_command, 0, 0, 0},
     {"config", -2, 0, cmd_config, 0, 0, 0},
+    {"copy", -3, W, cmd_rename, 1, 2, 1},
     {"dbsize", 1, R, cmd_dbsize, 0, 0, 0},
     {"decr", 2, W | F_FAST, cmd_decr, 1, 1, 1},
     {"decrby", 3, W | F_FAST, cmd_incrby, 1, 1, 1},
@@ -1926,9 +2080,12 @@ static const resp_cmd_def COMMANDS[] = {
     {"exists", -2, R | F_FAST, cmd_exists, 1, -1, 1},
     {"expire", -3, W | F_FAST, cmd_expire, 1, 1, 1},
     {"expireat", -3, W | F_FAST, cmd_expire, 1, 1, 1},
+    {"expiretime", 2, R | F_FAST, cmd_expiretime, 1, 1, 1},
+    {"flushall", -1, W, cmd_flushdb, 0, 0, 0},
     {"flushdb", -1, W, cmd_flushdb, 0, 0, 0},
     {"get", 2, R | F_FAST, cmd_get, 1, 1, 1},
     {"getdel", 2, W | F_FAST, cmd_getdel, 1, 1, 1},
+    {"getex", -2, W | F_FAST, cmd_getex, 1, 1, 1},
     {"getset", 3, W | F_FAST, cmd_getset, 1, 1, 1},
     {"hello", -1, F_FAST, cmd_hello, 0, 0, 0},
     {"incr", 2, W | F_FAST, cmd_incr, 1, 1, 1},
@@ -1942,18 +2099,23 @@ static const resp_cmd_def COMMANDS[] = {
     {"persist", 2, W | F_FAST, cmd_expire, 1, 1, 1},
     {"pexpire", -3, W | F_FAST, cmd_expire, 1, 1, 1},
     {"pexpireat", -3, W | F_FAST, cmd_expire, 1, 1, 1},
+    {"pexpiretime", 2, R | F_FAST, cmd_expiretime, 1, 1, 1},
     {"ping", -1, F_FAST, cmd_ping, 0, 0, 0},
     {"psetex", 4, W, cmd_setex, 1, 1, 1},
     {"pttl", 2, R | F_FAST, cmd_ttl, 1, 1, 1},
     {"quit", -1, F_FAST, cmd_quit, 0, 0, 0},
     {"readonly", 1, F_FAST, cmd_readonly, 0, 0, 0},
     {"readwrite", 1, F_FAST, cmd_readwrite, 0, 0, 0},
+    {"rename", 3, W, cmd_rename, 1, 2, 1},
+    {"renamenx", 3, W | F_FAST, cmd_rename, 1, 2, 1},
     {"scan", -2, R, cmd_scan, 0, 0, 0},
     {"select", 2, F_FAST, cmd_select, 0, 0, 0},
     {"set", -3, W, cmd_set, 1, 1, 1},
     {"setex", 4, W, cmd_setex, 1, 1, 1},
     {"setnx", 3, W | F_FAST, cmd_setnx, 1, 1, 1},
     {"strlen", 2, R | F_FAST, cmd_strlen, 1, 1, 1},
+    {"time", 1, F_FAST, cmd_time, 0, 0, 0},
+    {"touch", -2, R | F_FAST, cmd_exists, 1, -1, 1},
     {"ttl", 2, R | F_FAST, cmd_ttl, 1, 1, 1},
     {"type", 2, R | F_FAST, cmd_type, 1, 1, 1},
     {"unlink", -2, W | F_FAST, cmd_del, 1, -1, 1},

@@ -123,6 +123,10 @@ static const field kvincr_fields[] = {{F_KEY, "key", FOFF(kv.key)},
                                       {F_I64, "delta", FOFF(kv.delta)},
                                       {F_U64, "now", FOFF(kv.now)}};
 static const field kvflush_fields[] = {{F_U64, "now", FOFF(kv.now)}};
+static const field kvrename_fields[] = {{F_KEY, "key", FOFF(kv.key)},
+                                        {F_KEY, "destination", FOFF(kv.value)},
+                                        {F_U64, "flags", FOFF(kv.flags)},
+                                        {F_U64, "now", FOFF(kv.now)}};
 static const field kvcheck_fields[] = {{F_KEY, "key", FOFF(kv.key)},
                                        {F_VALUE, "value", FOFF(kv.value)},
                                        {F_U64, "flags", FOFF(kv.flags)},
@@ -165,6 +169,8 @@ static const cmd_spec *spec_of(int type) {
       [STORE_CMD_MEMBER_RESP] = {mresp_fields, WIRE_ARRAY_SIZE(mresp_fields)},
       [STORE_CMD_KV_GET] = {kvkey_fields, WIRE_ARRAY_SIZE(kvkey_fields)},
       [STORE_CMD_KV_CHECK] = {kvcheck_fields, WIRE_ARRAY_SIZE(kvcheck_fields)},
+      [STORE_CMD_KV_RENAME] = {kvrename_fields,
+                               WIRE_ARRAY_SIZE(kvrename_fields)},
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(specs)) return NULL;
   return specs[type].fields ? &specs[type] : NULL;

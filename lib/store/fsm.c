@@ -819,6 +819,40 @@ static int apply_kv_check(store_fsm *f, const store_cmd *c,
   return WIRE_OK;
 }
 
+/* KV_RENAME: see store.h. */
+static int apply_kv_rename(store_fsm *f, const store_cmd *c,
+                           store_result *res) {
+  const store_slice src = c->u.kv.key, dst = c->u.kv.value;
+  bool found;
+  int rc = live_get(f, src, c->u.kv.now, &f->val, &found);
+  if (rc) return rc;
+  res->status = STORE_NOTFOUND;
+  if (!found) return WIRE_OK;
+  bool same = src.len == dst.len && !memcmp(src.ptr, dst.ptr, src.len);
+  if (c->u.kv.flags & STORE_KV_NX) {
+    bool dfound = same;
+    if (!same && (rc = live_get(f, dst, c->u.kv.now, &f->key, &dfound)))
+      return rc;
+    if (dfound) {
+      res->status = STORE_MISMATCH;
+      return WIRE_OK;
+    }
+  }
+  res->status = STORE_OK;
+  if (same) return WIRE_OK; /* RENAME k k: nothing to do */
+  uint64_t ms;
+  if ((rc = exp_get(f, src, &ms))) return rc;
+  /* f->val holds the value: the writes below copy it into the batch. */
+  wb_put(f, STORE_CF_KV, dst, buf_slice(&f->val));
+  rc = ms ? exp_set(f, dst, ms) : exp_clear(f, dst);
+  if (rc) return rc;
+  if (!(c->u.kv.flags & STORE_KV_KEEP)) {
+    wb_del(f, STORE_CF_KV, src);
+    if ((rc = exp_clear(f, src))) return rc;
+  }
+  return WIRE_OK;
+}
+
 static int member_resp_key(core_buf *out, uint64_t id) {
   out->len = 0;
   char be[8];
@@ -867,6 +901,7 @@ static apply_fn handler_of(int type) {
       [STORE_CMD_MEMBER_RESP] = apply_member_resp,
       [STORE_CMD_KV_GET] = apply_kv_get,
       [STORE_CMD_KV_CHECK] = apply_kv_check,
+      [STORE_CMD_KV_RENAME] = apply_kv_rename,
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(handlers)) return NULL;
   return handlers[type];

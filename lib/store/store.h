@@ -89,7 +89,8 @@ void store_limits_default(store_limits *lim);
   X(KV_EXPIRED, 24, "kv_expired") /* key, now: delete if expired */ \
   X(MEMBER_RESP, 25, "member_resp") /* varint id, bytes resp address */ \
   X(KV_GET, 26, "kv_get")       /* key, now: a read at its place */ \
-  X(KV_CHECK, 27, "kv_check")   /* key, value, flags, now, span */
+  X(KV_CHECK, 27, "kv_check")   /* key, value, flags, now, span */ \
+  X(KV_RENAME, 28, "kv_rename") /* key, dest (in value), flags, now */
 
 typedef enum store_cmd_type {
 #define STORE__CMD_ENUM(name, code, str) STORE_CMD_##name = (code),
@@ -150,6 +151,10 @@ static inline store_slice store_str(const char *s) {
  *   KV_CHECK   (WATCH) OK when the key holds `value` (flag EXISTS) or is
  *              absent (no EXISTS); otherwise MISMATCH, and the `span`
  *              commands after it in the batch are not run (ABORTED).
+ *   KV_RENAME  (RENAME, RENAMENX, COPY) the key's value and expiry to the
+ *              key named in `value`; the source is deleted unless KEEP.
+ *              NOTFOUND when the source is absent; with NX, MISMATCH when
+ *              the destination exists (nothing written); else OK.
  * PUT, DELETE and CAS remove a key's expiry; INCRBY keeps it. */
 #define STORE_KV_NX 0x01
 #define STORE_KV_XX 0x02
@@ -157,6 +162,7 @@ static inline store_slice store_str(const char *s) {
 #define STORE_KV_KEEPTTL 0x08
 #define STORE_KV_PERSIST 0x10
 #define STORE_KV_EXISTS 0x20 /* KV_CHECK: the key must exist */
+#define STORE_KV_KEEP 0x40   /* KV_RENAME: keep the source (COPY) */
 
 /* A command.  Every slice is borrowed: from the caller when encoding, from
  * the decoded buffer when decoding (valid while that buffer is). */

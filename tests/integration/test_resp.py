@@ -15,6 +15,7 @@ processes on 127.0.0.1, driven by Debian's redis-cli and python3-redis.
   queue-time and runtime errors, DISCARD, followers; atomic on every node
   under concurrent transactions; WATCH (nil EXEC after a change, pipelined
   WATCH, no lost update under contention);
+- RENAME/RENAMENX/COPY, GETEX, EXPIRETIME, TOUCH, TIME, FLUSHALL;
 - HTTP and RESP see the same keys and values;
 - limits: oversized values, bulks, inline lines and buffered bytes get an
   -ERR (and a close for protocol errors), the node keeps serving;
@@ -397,6 +398,63 @@ def test_transactions(c):
     expect(rounds[0] > 50, 'readers compared only %d times' % rounds[0])
 
 
+def test_rename_copy_getex_time(c):
+    """RENAME/RENAMENX/COPY (value and TTL travel, errors as Redis), GETEX
+    with each option, EXPIRETIME/PEXPIRETIME, TOUCH, TIME, FLUSHALL; the
+    renamed key is on every node."""
+    lead = wait_resp_leader(c)
+    r = client(lead)
+    r.set('rn:a', 'va', ex=100)
+    expect(r.rename('rn:a', 'rn:b') is True and r.get('rn:a') is None and
+           r.get('rn:b') == b'va' and 98 <= r.ttl('rn:b') <= 100, 'RENAME moves value and TTL')
+    try:
+        r.rename('rn:none', 'rn:x')
+        raise CheckFailed('RENAME of a missing key succeeded')
+    except redis.exceptions.ResponseError as e:
+        expect(str(e) == 'no such key', str(e))
+    r.set('rn:c', 'vc')
+    expect(r.renamenx('rn:b', 'rn:c') is False and r.get('rn:c') == b'vc', 'RENAMENX refuses')
+    expect(r.renamenx('rn:b', 'rn:d') is True and r.get('rn:d') == b'va', 'RENAMENX moves')
+    expect(r.copy('rn:d', 'rn:e') is True and r.get('rn:d') == b'va' and r.get('rn:e') == b'va',
+           'COPY keeps the source')
+    expect(r.copy('rn:c', 'rn:e') is False and r.get('rn:e') == b'va', 'COPY without REPLACE')
+    expect(r.copy('rn:c', 'rn:e', replace=True) is True and r.get('rn:e') == b'vc', 'COPY REPLACE')
+    expect(r.copy('rn:none', 'rn:f') is False, 'COPY of a missing key')
+    for nd in c.running():  # the rename reached every node
+        rr = client(nd)
+        rr.execute_command('READONLY')
+        wait_until(lambda: rr.mget('rn:a', 'rn:d', 'rn:e') == [None, b'va', b'vc'], 5,
+                   'node %d to apply the renames' % nd.id)
+    # GETEX: plain, PX, PERSIST, EXAT in the past (deletes), errors
+    expect(r.getex('rn:e') == b'vc' and r.ttl('rn:e') == -1, 'GETEX without option')
+    expect(r.getex('rn:e', px=5000) == b'vc' and 4000 < r.pttl('rn:e') <= 5000, 'GETEX PX')
+    at = int(time.time()) + 1000
+    expect(r.getex('rn:e', exat=at) == b'vc' and r.expiretime('rn:e') == at and
+           r.execute_command('PEXPIRETIME', 'rn:e') == at * 1000, 'GETEX EXAT, EXPIRETIME')
+    expect(r.getex('rn:e', persist=True) == b'vc' and r.expiretime('rn:e') == -1, 'PERSIST')
+    expect(r.getex('rn:e', pxat=1) == b'vc' and r.exists('rn:e') == 0, 'GETEX PXAT in the past')
+    expect(r.getex('rn:none', ex=10) is None and r.expiretime('rn:none') == -2, 'GETEX of nothing')
+    for args, err in ((('EX', '0'), "invalid expire time in 'getex' command"),
+                      (('EX', 'x'), 'value is not an integer or out of range'),
+                      (('FOO',), 'syntax error')):
+        try:
+            r.execute_command('GETEX', 'rn:c', *args)
+            raise CheckFailed('GETEX %s accepted' % (args,))
+        except redis.exceptions.ResponseError as e:
+            expect(str(e) == err, 'GETEX %s: %s' % (args, e))
+    expect(r.touch('rn:c', 'rn:d', 'rn:none') == 2, 'TOUCH counts existing keys')
+    secs, usecs = r.time()
+    expect(abs(secs - time.time()) < 5 and 0 <= usecs < 1000000, 'TIME %r' % ((secs, usecs),))
+    # Inside a transaction: GETEX's two commands and RENAME in one entry.
+    p = r.pipeline(transaction=True)
+    p.set('rn:g', 'vg', ex=50).getex('rn:g', px=7000).pttl('rn:g').rename('rn:g', 'rn:h')
+    p.get('rn:h').pttl('rn:h').touch('rn:g', 'rn:h')
+    got = p.execute()
+    expect(got[0] is True and got[1] == b'vg' and 6000 < got[2] <= 7000 and got[3] is True and
+           got[4] == b'vg' and 6000 < got[5] <= 7000 and got[6] == 1, 'transaction: %r' % got)
+    expect(r.flushall() is True and r.dbsize() == 0, 'FLUSHALL')
+
+
 def test_followers_moved_readonly(c):
     lead = wait_resp_leader(c)
     fol = next(nd for nd in c.running() if nd is not lead)
@@ -600,7 +658,7 @@ def with_cluster(tests):
 
 if __name__ == '__main__':
     run([with_cluster([test_redis_cli, test_python_redis, test_transactions,
-                       test_followers_moved_readonly,
+                       test_rename_copy_getex_time, test_followers_moved_readonly,
                        test_expiry_everywhere, test_http_resp_cross, test_limits,
                        test_disconnects]),
          test_leader_kill])

@@ -464,6 +464,72 @@ static void test_kv_check_guards_span(void **state) {
   core_buf_free(&enc);
 }
 
+/* KV_RENAME: RENAME moves value and expiry, RENAMENX refuses an existing
+ * destination, COPY (KEEP) keeps the source; an absent or expired source is
+ * NOTFOUND; renaming a key onto itself changes nothing. */
+static void test_kv_rename_copy(void **state) {
+  fx *x = *state;
+  run(x, kv(STORE_CMD_KV_SET, "r1", "v1", 0, NOW + 60000), STORE_OK, NULL);
+  run(x, kv(STORE_CMD_KV_SET, "r2", "v2", 0, 0), STORE_OK, NULL);
+  run(x, kv(STORE_CMD_KV_SET, "r3", "v3", 0, NOW + 90000), STORE_OK, NULL);
+  /* RENAME onto an existing key replaces it, value and expiry */
+  run(x, kv(STORE_CMD_KV_RENAME, "r1", "r3", 0, 0), STORE_OK, NULL);
+  assert_value(x->f, "r1", NULL);
+  assert_int_equal(expiry(x->f, "r1"), (uint64_t)-1);
+  assert_value(x->f, "r3", "v1");
+  assert_int_equal(expiry(x->f, "r3"), NOW + 60000);
+  /* a source without expiry clears the destination's */
+  run(x, kv(STORE_CMD_KV_RENAME, "r2", "r3", 0, 0), STORE_OK, NULL);
+  assert_value(x->f, "r3", "v2");
+  assert_int_equal(expiry(x->f, "r3"), 0);
+  /* NX: refused onto an existing key, done onto a new one */
+  run(x, kv(STORE_CMD_KV_SET, "r4", "v4", 0, 0), STORE_OK, NULL);
+  run(x, kv(STORE_CMD_KV_RENAME, "r4", "r3", STORE_KV_NX, 0), STORE_MISMATCH,
+      NULL);
+  assert_value(x->f, "r4", "v4");
+  assert_value(x->f, "r3", "v2");
+  run(x, kv(STORE_CMD_KV_RENAME, "r4", "r5", STORE_KV_NX, 0), STORE_OK, NULL);
+  assert_value(x->f, "r4", NULL);
+  assert_value(x->f, "r5", "v4");
+  /* COPY keeps the source */
+  run(x, kv(STORE_CMD_KV_RENAME, "r5", "r6", STORE_KV_KEEP | STORE_KV_NX, 0),
+      STORE_OK, NULL);
+  assert_value(x->f, "r5", "v4");
+  assert_value(x->f, "r6", "v4");
+  run(x, kv(STORE_CMD_KV_RENAME, "r5", "r6", STORE_KV_KEEP | STORE_KV_NX, 0),
+      STORE_MISMATCH, NULL);
+  /* absent source; onto itself */
+  run(x, kv(STORE_CMD_KV_RENAME, "nope", "r7", 0, 0), STORE_NOTFOUND, NULL);
+  assert_value(x->f, "r7", NULL);
+  run(x, kv(STORE_CMD_KV_RENAME, "r6", "r6", 0, 0), STORE_OK, NULL);
+  assert_value(x->f, "r6", "v4");
+  run(x, kv(STORE_CMD_KV_RENAME, "r6", "r6", STORE_KV_NX, 0), STORE_MISMATCH,
+      NULL);
+  /* expired source at the command's `now` */
+  run(x, kv(STORE_CMD_KV_SET, "r8", "v8", 0, NOW + 10), STORE_OK, NULL);
+  store_cmd c = kv(STORE_CMD_KV_RENAME, "r8", "r9", 0, 0);
+  c.u.kv.now = NOW + 20;
+  run(x, c, STORE_NOTFOUND, NULL);
+  assert_value(x->f, "r9", NULL);
+  /* in a batch, later commands see the moved key */
+  store_cmd items[2] = {kv(STORE_CMD_KV_RENAME, "r6", "r10", 0, 0),
+                        kv(STORE_CMD_KV_GET, "r10", NULL, 0, 0)};
+  store_cmd batch = {.type = STORE_CMD_BATCH};
+  batch.u.batch.items = items;
+  batch.u.batch.count = 2;
+  const store_result *res;
+  size_t n;
+  assert_int_equal(st_apply(x->f, ++x->idx, &batch, &res, &n), 0);
+  assert_int_equal(res[1].status, STORE_OK);
+  assert_memory_equal(res[1].bytes.ptr, "v4", 2);
+  /* codec: the destination is a key (empty refused) */
+  core_buf enc = {0};
+  char err[128];
+  c = kv(STORE_CMD_KV_RENAME, "a", "", 0, 0);
+  assert_int_not_equal(store_cmd_encode(&c, NULL, &enc, err, sizeof err), 0);
+  core_buf_free(&enc);
+}
+
 /* Only the last write of each key reaches RocksDB (the write log of an
  * entry): the state is the one of applying every write in order. */
 static void test_batch_last_write_wins(void **state) {
@@ -739,6 +805,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_kv_get_in_batch, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kv_check_guards_span, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_kv_rename_copy, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_last_write_wins, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_read_cache_coherent, setup,
