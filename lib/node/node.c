@@ -230,9 +230,18 @@ static const char *lost_msg(int rv) {
              : raft_strerror(rv);
 }
 
-/* Commands a write request puts in an entry: a transaction's count. */
-static size_t req_ncmds(const node_req *r) {
+size_t node_req_ncmds(const node_req *r) {
   return r->cmd.type == STORE_CMD_BATCH ? r->cmd.u.batch.count : 1;
+}
+
+size_t node_req_flatten(const node_req *r, store_cmd *out) {
+  if (r->cmd.type != STORE_CMD_BATCH) {
+    out[0] = r->cmd;
+    return 1;
+  }
+  for (size_t j = 0; j < r->cmd.u.batch.count; j++)
+    out[j] = r->cmd.u.batch.items[j];
+  return r->cmd.u.batch.count;
 }
 
 static void apply_cb(struct raft_apply *areq, int status, void *result) {
@@ -252,7 +261,7 @@ static void apply_cb(struct raft_apply *areq, int status, void *result) {
   }
   size_t off = 0;
   for (size_t i = 0; i < p->n; i++) {
-    size_t k = req_ncmds(p->reqs[i]);
+    size_t k = node_req_ncmds(p->reqs[i]);
     if (status) {
       node_req_fail(p->reqs[i], raft_to_wire(status), "%s", lost_msg(status));
     } else if (!ar || off + k > ar->n) {
@@ -293,7 +302,7 @@ static void forwarded_done(node_req *entry, int rc, const store_result *res,
   node_prop *p = entry->ud;
   size_t off = 0;
   for (size_t i = 0; i < p->n; i++) {
-    size_t k = req_ncmds(p->reqs[i]);
+    size_t k = node_req_ncmds(p->reqs[i]);
     if (rc) {
       snprintf(p->reqs[i]->err, sizeof p->reqs[i]->err, "%s", entry->err);
       node_req_finish(p->reqs[i], rc, NULL, 0, NULL, 0);
@@ -337,7 +346,7 @@ static void flush_writes(wire_node *n) {
     store_cmd batch;
     const store_cmd *cmd;
     size_t ncmds = 0;
-    for (size_t i = 0; i < p->n; i++) ncmds += req_ncmds(p->reqs[i]);
+    for (size_t i = 0; i < p->n; i++) ncmds += node_req_ncmds(p->reqs[i]);
     if (p->n == 1) {
       cmd = &p->reqs[0]->cmd;
     } else {
@@ -349,14 +358,8 @@ static void flush_writes(wire_node *n) {
         continue;
       }
       size_t k = 0;
-      for (size_t i = 0; i < p->n; i++) {
-        const store_cmd *c = &p->reqs[i]->cmd;
-        if (c->type == STORE_CMD_BATCH)
-          for (size_t j = 0; j < c->u.batch.count; j++)
-            items[k++] = c->u.batch.items[j];
-        else
-          items[k++] = *c;
-      }
+      for (size_t i = 0; i < p->n; i++)
+        k += node_req_flatten(p->reqs[i], items + k);
       batch = (store_cmd){.type = STORE_CMD_BATCH};
       batch.u.batch.items = items;
       batch.u.batch.count = ncmds;

@@ -67,6 +67,11 @@ struct node_req {
   char err[256]; /* message to go with a failure rc */
 };
 
+/* Store commands a write request puts in an entry (a BATCH: its count). */
+size_t node_req_ncmds(const node_req *r);
+/* Copy those commands to out[0..node_req_ncmds(r)); returns the count. */
+size_t node_req_flatten(const node_req *r, store_cmd *out);
+
 /* Allocate a request with `n` bytes of data space.  NULL on OOM. */
 node_req *node_req_new(node_op op, size_t n);
 void node_req_free(node_req *req);

@@ -1635,10 +1635,6 @@ static void cmd_info(rctx *x) {
 
 /* ---- MULTI / EXEC ------------------------------------------------------------- */
 
-/* Store commands of a request: a BATCH (GETEX) counts its items. */
-static size_t req_ncmds(const node_req *r) {
-  return r->cmd.type == STORE_CMD_BATCH ? r->cmd.u.batch.count : 1;
-}
 
 /* A read command inside EXEC: KV_GET requests in the transaction. */
 static void txn_read(rctx *x, read_fn fn) {
@@ -1887,7 +1883,7 @@ static void txn_done(node_req *req, int rc, const store_result *res, size_t n,
   size_t k = t->nchk;
   for (size_t i = 0; i < t->nreq; i++) {
     node_req *r = t->reqs[i];
-    size_t m = req_ncmds(r);
+    size_t m = node_req_ncmds(r);
     if (rc) {
       snprintf(r->err, sizeof r->err, "%s", req->err);
       r->done(r, rc, NULL, 0, NULL, 0);
@@ -2020,7 +2016,7 @@ static void cmd_exec(rctx *x) {
   size_t bytes = 0, ncmds = t->nchk;
   for (size_t i = 0; i < t->nreq; i++) {
     bytes += t->reqs[i]->data_len;
-    ncmds += req_ncmds(t->reqs[i]);
+    ncmds += node_req_ncmds(t->reqs[i]);
   }
   for (size_t i = 0; i < t->nchk; i++) bytes += t->checks[i]->data_len;
   node_req *r = node_req_new(NODE_OP_WRITE, ncmds * sizeof(store_cmd));
@@ -2042,14 +2038,8 @@ static void cmd_exec(rctx *x) {
   store_cmd *items = (store_cmd *)(void *)r->data;
   size_t k = 0;
   for (size_t i = 0; i < t->nchk; i++) items[k++] = t->checks[i]->cmd;
-  for (size_t i = 0; i < t->nreq; i++) { /* GETEX's pair inline */
-    const store_cmd *c1 = &t->reqs[i]->cmd;
-    if (c1->type == STORE_CMD_BATCH)
-      for (size_t j = 0; j < c1->u.batch.count; j++)
-        items[k++] = c1->u.batch.items[j];
-    else
-      items[k++] = *c1;
-  }
+  for (size_t i = 0; i < t->nreq; i++) /* GETEX's pair inline */
+    k += node_req_flatten(t->reqs[i], items + k);
   r->data_len = bytes; /* what the entry carries, for group commit's cap */
   r->cmd = (store_cmd){.type = STORE_CMD_BATCH};
   r->cmd.u.batch.items = items;

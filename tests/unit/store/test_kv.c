@@ -98,6 +98,18 @@ static store_result run(fx *x, store_cmd c, int status, core_buf *bytes) {
   return res[0];
 }
 
+/* Apply items[0..n) as one BATCH entry; its n results. */
+static const store_result *run_batch(fx *x, store_cmd *items, size_t n) {
+  store_cmd batch = {.type = STORE_CMD_BATCH};
+  batch.u.batch.items = items;
+  batch.u.batch.count = n;
+  const store_result *res;
+  size_t got;
+  assert_int_equal(st_apply(x->f, ++x->idx, &batch, &res, &got), 0);
+  assert_int_equal(got, n);
+  return res;
+}
+
 static void assert_value(store_fsm *f, const char *k, const char *v) {
   core_buf b = {0};
   int rc = store_fsm_get(f, store_str(k), &b);
@@ -330,13 +342,7 @@ static void test_batch_results(void **state) {
   store_cmd items[3] = {kv(STORE_CMD_KV_SET, "a", "second", STORE_KV_GET, 0),
                         kv(STORE_CMD_KV_SET, "a", "third", STORE_KV_GET, 0),
                         kv(STORE_CMD_KV_GETDEL, "a", NULL, 0, 0)};
-  store_cmd batch = {.type = STORE_CMD_BATCH};
-  batch.u.batch.items = items;
-  batch.u.batch.count = 3;
-  const store_result *res;
-  size_t n;
-  assert_int_equal(st_apply(x->f, ++x->idx, &batch, &res, &n), 0);
-  assert_int_equal(n, 3);
+  const store_result *res = run_batch(x, items, 3);
   assert_int_equal(res[0].bytes.len, 5);
   assert_memory_equal(res[0].bytes.ptr, "first", 5);
   assert_memory_equal(res[1].bytes.ptr, "second", 6);
@@ -363,13 +369,7 @@ static void test_kv_get_in_batch(void **state) {
                         incr,
                         kv(STORE_CMD_KV_GET, "n", NULL, 0, 0),
                         kv(STORE_CMD_KV_DEL, "g", NULL, 0, 0)};
-  store_cmd batch = {.type = STORE_CMD_BATCH};
-  batch.u.batch.items = items;
-  batch.u.batch.count = 6;
-  const store_result *res;
-  size_t n;
-  assert_int_equal(st_apply(x->f, ++x->idx, &batch, &res, &n), 0);
-  assert_int_equal(n, 6);
+  const store_result *res = run_batch(x, items, 6);
   assert_int_equal(res[0].status, STORE_OK);
   assert_int_equal(res[0].bytes.len, 3);
   assert_memory_equal(res[0].bytes.ptr, "old", 3);
@@ -420,13 +420,7 @@ static void test_kv_check_guards_span(void **state) {
     items[1].u.kv.span = 2;
     items[3].u.kv.delta = 1;
     items[4].u.kv.delta = 1;
-    store_cmd batch = {.type = STORE_CMD_BATCH};
-    batch.u.batch.items = items;
-    batch.u.batch.count = 5;
-    const store_result *res;
-    size_t n;
-    assert_int_equal(st_apply(x->f, ++x->idx, &batch, &res, &n), 0);
-    assert_int_equal(n, 5);
+    const store_result *res = run_batch(x, items, 5);
     if (round == 0) {
       for (size_t i = 0; i < 5; i++) assert_int_equal(res[i].status, STORE_OK);
     } else {
@@ -514,12 +508,7 @@ static void test_kv_rename_copy(void **state) {
   /* in a batch, later commands see the moved key */
   store_cmd items[2] = {kv(STORE_CMD_KV_RENAME, "r6", "r10", 0, 0),
                         kv(STORE_CMD_KV_GET, "r10", NULL, 0, 0)};
-  store_cmd batch = {.type = STORE_CMD_BATCH};
-  batch.u.batch.items = items;
-  batch.u.batch.count = 2;
-  const store_result *res;
-  size_t n;
-  assert_int_equal(st_apply(x->f, ++x->idx, &batch, &res, &n), 0);
+  const store_result *res = run_batch(x, items, 2);
   assert_int_equal(res[1].status, STORE_OK);
   assert_memory_equal(res[1].bytes.ptr, "v4", 2);
   /* codec: the destination is a key (empty refused) */
@@ -551,13 +540,7 @@ static void test_batch_last_write_wins(void **state) {
     items[n].u.kv.delta = 1;
     n++;
   }
-  store_cmd batch = {.type = STORE_CMD_BATCH};
-  batch.u.batch.items = items;
-  batch.u.batch.count = n;
-  const store_result *res;
-  size_t nres;
-  assert_int_equal(st_apply(x->f, ++x->idx, &batch, &res, &nres), 0);
-  assert_int_equal(nres, N);
+  run_batch(x, items, n);
   assert_value(x->f, "a", "3");
   assert_value(x->f, "b", "4");
   assert_value(x->f, "c", NULL);
