@@ -96,9 +96,14 @@ static bool grow(store_vcache *c) {
   return true;
 }
 
-/* Evict by CLOCK until `need` more bytes fit. */
-static void make_room(store_vcache *c, size_t need) {
-  while (c->count && c->bytes + need > c->max_bytes) {
+/* Memory of the slot array, counted in the budget with the entries. */
+static size_t slot_bytes(size_t cap) { return cap * sizeof(vc_entry *); }
+
+/* Evict by CLOCK until `need` more bytes fit and at most `max_count`
+ * entries are left. */
+static void make_room(store_vcache *c, size_t need, size_t max_count) {
+  while (c->count && (c->bytes + slot_bytes(c->cap) + need > c->max_bytes ||
+                      c->count > max_count)) {
     c->hand &= c->cap - 1;
     vc_entry *e = c->slots[c->hand];
     if (!e) {
@@ -136,8 +141,17 @@ void vcache_fill(store_vcache *c, const void *key, size_t klen,
   uint64_t h = core_hash64(key, klen, VC_SEED);
   size_t i = find(c, h, key, klen);
   if (i != SIZE_MAX) remove_at(c, i);
-  make_room(c, size);
-  if (VC_FULL(c, c->count + 1) && !grow(c)) return;
+  make_room(c, size, SIZE_MAX);
+  if (VC_FULL(c, c->count + 1)) {
+    size_t grown = c->cap ? c->cap * 2 : VC_MIN_CAP;
+    if (c->bytes + slot_bytes(grown) + size <= c->max_bytes) {
+      if (!grow(c)) return;
+    } else if (c->cap >= 4) { /* no room for a bigger table: fewer entries */
+      make_room(c, size, c->cap / 2 - 1);
+    } else {
+      return; /* the budget does not hold the smallest table */
+    }
+  }
   vc_entry *e = core_malloc(size);
   if (!e) return;
   e->hash = h;

@@ -12,7 +12,9 @@
  * one, or one whose expiry record changed, is dropped; writes that bypass
  * the per-key write log (an entry too big for it, a snapshot restore)
  * clear the whole cache.  Single-threaded, like the FSM (the node thread).
- * Eviction is CLOCK over the slots, by bytes and by count.
+ * Eviction is CLOCK over the slots.  The budget counts the entries and the
+ * slot array (8 bytes a slot, at most half of them used): with small keys
+ * and values the array is a good part of the memory.
  */
 #ifndef WIRE_STORE_VCACHE_H
 #define WIRE_STORE_VCACHE_H

@@ -1,7 +1,7 @@
 /*
  * Unit tests of the read cache of the store (lib/store/vcache.c): hits
  * return the latest value stored for the key, dropped keys miss, the byte
- * budget holds under eviction, CLOCK keeps entries that are read, the
+ * budget (entries and slot array) holds under eviction, CLOCK keeps entries that are read, the
  * probing table survives deletions (backward shift) in any order.
  */
 #include <setjmp.h>
@@ -118,7 +118,7 @@ static void test_model(void **state) {
         }
       }
     }
-    assert_true(c.bytes <= 64 * 1024);
+    assert_true(c.bytes + c.cap * sizeof(void *) <= 64 * 1024);
   }
   assert_true(hits > 1000);
   /* every entry is findable (no probe run broken by the deletions) */
@@ -132,6 +132,30 @@ static void test_model(void **state) {
     found += vcache_get(&c, key, (size_t)kl, &v, &n, &ms);
   }
   assert_int_equal(found, c.count);
+  vcache_free(&c);
+}
+
+/* Tiny entries: the slot array counts in the budget too (it would
+ * otherwise add half again to it), and the cache still works at its cap. */
+static void test_budget_counts_slots(void **state) {
+  (void)state;
+  enum { BUDGET = 256 * 1024 };
+  store_vcache c;
+  vcache_init(&c, BUDGET);
+  const char *v;
+  size_t n;
+  uint64_t ms;
+  for (int i = 0; i < 100000; i++) {
+    char key[16];
+    int kl = snprintf(key, sizeof key, "k%d", i);
+    vcache_fill(&c, key, (size_t)kl, "x", 1, 0);
+    if (c.bytes + c.cap * sizeof(void *) > BUDGET)
+      fail_msg("after %d fills: %zu bytes of entries + %zu slots > %d", i + 1,
+               c.bytes, c.cap, BUDGET);
+    assert_true(vcache_get(&c, key, (size_t)kl, &v, &n, &ms));
+  }
+  assert_true(c.count > 2000); /* about 40 bytes an entry + 2 slots */
+  assert_true(c.count * 2 <= c.cap);
   vcache_free(&c);
 }
 
@@ -159,6 +183,7 @@ int main(void) {
       cmocka_unit_test(test_basics),
       cmocka_unit_test(test_model),
       cmocka_unit_test(test_clock_keeps_read_entries),
+      cmocka_unit_test(test_budget_counts_slots),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
