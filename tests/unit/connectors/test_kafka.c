@@ -1050,6 +1050,46 @@ static void test_rebalance_releases_on_timeout(void **state) {
   assert_true(lc.released_early > 0);
 }
 
+/* Every broker gone while the source runs: stopping still returns, in
+ * about session.timeout.ms (librdkafka's close tries to leave the group
+ * that long), and the records read before are all there. */
+static void test_close_with_brokers_down(void **state) {
+  mock *m = *state;
+  mock_topic(m, "gone", 2);
+  produce(m, "gone", 0, 400, 2, json_value);
+  seen s;
+  seen_init(&s);
+  wire_ctx *ctx = ct_ctx(&s);
+  char *yaml = ct_fmt(
+      "name: t\n"
+      "sources: [{id: k, type: kafka, brokers: '%s', topics: [gone],\n"
+      "           group: ggone, properties: {session.timeout.ms: '6000'}}]\n"
+      "sinks: [{id: out, type: seen, inputs: [k]}]\n",
+      m->bootstrap);
+  wire_pipeline *p = start_member(ctx, yaml);
+  assert_true(ct_wait_count(&s, 400, 20000));
+  for (int b = 1; b <= 3; b++) rd_kafka_mock_broker_set_down(m->mc, b);
+  usleep(300 * 1000);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  wire_pipeline_stop(p);
+  int rc = wire_pipeline_wait(p, 120000);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  for (int b = 1; b <= 3; b++) rd_kafka_mock_broker_set_up(m->mc, b);
+  double el =
+      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  printf("# stop with every broker down: %.1f s\n", el);
+  if (rc == WIRE_ETIMEDOUT) fail_msg("the pipeline did not stop in 120 s");
+  /* the drain of the assignment (5 s at most) and librdkafka's close,
+   * which waits up to session.timeout.ms (6 s here) */
+  if (el > 25) fail_msg("stopping took %.1f s", el);
+  assert_int_equal(seen_count(&s), 400);
+  wire_pipeline_free(p);
+  free(yaml);
+  wire_ctx_free(ctx);
+  seen_free(&s);
+}
+
 static int setup(void **state) {
   mock *m = calloc(1, sizeof *m);
   mock_start(m);
@@ -1080,6 +1120,7 @@ int main(void) {
       cmocka_unit_test(test_sink_permanent_failure),
       cmocka_unit_test(test_missing_topic_and_unreachable_brokers),
       cmocka_unit_test(test_brokers_down_and_back),
+      cmocka_unit_test(test_close_with_brokers_down),
   };
   if (getenv("KAFKA_TEST")) /* run one test: KAFKA_TEST=test_name */
     cmocka_set_test_filter(getenv("KAFKA_TEST"));
