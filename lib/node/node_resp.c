@@ -122,6 +122,7 @@ struct rconn {
                      value (what they held when watched) */
   size_t watch_n;
   bool blocked;   /* a WATCH is reading: the next commands wait for it */
+  bool authed;    /* AUTH passed (or no --resp-password) */
   bool resume;    /* unblocked: parse what was buffered at the next check */
   rconn *next_flush;
   unsigned refs; /* the handle + requests in flight + a write + flushq */
@@ -806,6 +807,43 @@ static void cmd_readwrite(rctx *x) {
   resp_simple(imm(x->c), "OK");
 }
 
+/* Whether `user`/`pass` match (user "default" as in Redis 6+), in time
+ * independent of where the password differs. */
+static bool auth_ok(rctx *x, const resp_arg *user, const resp_arg *pass) {
+  const char *want = x->n->cfg.resp_password;
+  size_t wl = strlen(want);
+  if (user && !resp_arg_is(user, "default")) return false;
+  unsigned char diff = pass->len != wl;
+  for (size_t i = 0; i < pass->len; i++)
+    diff |= (unsigned char)(pass->ptr[i] ^ want[wl ? i % wl : 0]);
+  return diff == 0 && wl > 0;
+}
+
+#define RESP_ERR_WRONGPASS \
+  "WRONGPASS invalid username-password pair or user is disabled."
+
+/* AUTH [username] password */
+static void cmd_auth(rctx *x) {
+  core_buf *o = imm(x->c);
+  if (x->argc > 3) {
+    resp_error(o, RESP_ERR_SYNTAX);
+    return;
+  }
+  if (!x->n->cfg.resp_password) {
+    resp_error(o, "ERR AUTH <password> called without any password "
+                  "configured for the default user. Are you sure your "
+                  "configuration is correct?");
+    return;
+  }
+  const resp_arg *user = x->argc == 3 ? &x->argv[1] : NULL;
+  if (auth_ok(x, user, &x->argv[x->argc - 1])) {
+    x->c->authed = true;
+    resp_simple(o, "OK");
+  } else {
+    resp_error(o, RESP_ERR_WRONGPASS);
+  }
+}
+
 static void cmd_hello(rctx *x) {
   core_buf *o = imm(x->c);
   size_t i = 1;
@@ -821,18 +859,37 @@ static void cmd_hello(rctx *x) {
     }
     i = 2;
   }
+  bool authed = x->c->authed;
   for (; i < x->argc; i++) {
     if (resp_arg_is(&x->argv[i], "SETNAME") && i + 1 < x->argc) {
       i++;
     } else if (resp_arg_is(&x->argv[i], "AUTH") && i + 2 < x->argc) {
-      resp_error(o, "ERR AUTH is not supported by this server");
-      return;
+      if (!x->n->cfg.resp_password) {
+        resp_error(o, "ERR AUTH <password> called without any password "
+                      "configured for the default user. Are you sure your "
+                      "configuration is correct?");
+        return;
+      }
+      if (!auth_ok(x, &x->argv[i + 1], &x->argv[i + 2])) {
+        resp_error(o, RESP_ERR_WRONGPASS);
+        return;
+      }
+      authed = true;
+      i += 2;
     } else {
       resp_error(o, "ERR Syntax error in HELLO option '%.*s'",
                  (int)WIRE_MIN(x->argv[i].len, 128), x->argv[i].ptr);
       return;
     }
   }
+  if (!authed) {
+    resp_error(o, "NOAUTH HELLO must be called with the client already "
+                  "authenticated, otherwise the HELLO <proto> AUTH <user> "
+                  "<pass> option can be used to authenticate the client and "
+                  "select the RESP protocol version at the same time");
+    return;
+  }
+  x->c->authed = true;
   bool leader = is_leader(x->n);
   resp_array(o, 14);
   resp_bulk(o, "server", 6);
@@ -2056,6 +2113,7 @@ static void cmd_exec(rctx *x) {
 #define R F_READ
 static const resp_cmd_def COMMANDS[] = {
     {"append", 3, W, cmd_append, 1, 1, 1},
+    {"auth", -2, F_FAST, cmd_auth, 0, 0, 0},
     {"client", -2, 0, cmd_client, 0, 0, 0},
     {"command", -1, 0, cmd_command, 0, 0, 0},
     {"config", -2, 0, cmd_config, 0, 0, 0},
@@ -2139,6 +2197,12 @@ static void exec_command(rconn *c, resp_arg *argv, size_t argc) {
   resp_server *s = c->srv;
   s->n_commands++;
   const resp_cmd_def *cmd = cmd_lookup(&argv[0]);
+  if (!c->authed && (!cmd || (cmd->fn != cmd_auth && cmd->fn != cmd_hello &&
+                              cmd->fn != cmd_quit))) {
+    resp_error(imm(c), "NOAUTH Authentication required.");
+    c->multi_err = c->multi;
+    return;
+  }
   if (!cmd) {
     resp_unknown_command(imm(c), argv, argc);
     c->multi_err = c->multi;
@@ -2223,6 +2287,7 @@ static void on_connection(uv_stream_t *l, int status) {
   c->srv = s;
   c->refs = 1;
   c->id = ++s->next_id;
+  c->authed = !s->n->cfg.resp_password;
   resp_parser_init(&c->parser, &s->lim);
   uv_tcp_init(l->loop, &c->tcp);
   c->tcp.data = c;

@@ -88,6 +88,11 @@ static const opt OPTS[] = {
       "Redis-compatible RESP2 server address (empty: off; port 0: any free "
       "port), see doc/resp.md"},
      OT_ADDR, 0, 65535, true},
+    {{"resp-password", "SECRET", "",
+      "password RESP clients must give (AUTH, HELLO AUTH) before any other "
+      "command (empty: none); set it in the config file or "
+      "WIRE_RESP_PASSWORD: a command line is readable by every local user"},
+     OT_STR, 0, 0, false},
 };
 
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
@@ -621,6 +626,10 @@ int node_config_copy(const wire_node_config *c, struct node_config *o) {
     node_split_hostport(c->val[find("resp")], o->resp_host,
                         sizeof o->resp_host, &o->resp_port);
   }
+  if (*c->val[find("resp-password")]) {
+    o->resp_password = core_strdup(c->val[find("resp-password")]);
+    if (!o->resp_password) goto oom;
+  }
   if (*c->val[find("pipeline")]) {
     o->pipeline = core_strdup(c->val[find("pipeline")]);
     if (!o->pipeline) goto oom;
@@ -640,6 +649,11 @@ oom:
 void node_config_free(struct node_config *o) {
   core_free(o->data_dir);
   core_free(o->pipeline);
+  if (o->resp_password) { /* do not leave it in freed memory */
+    volatile char *p = o->resp_password;
+    while (*p) *p++ = 0;
+    core_free(o->resp_password);
+  }
   for (size_t i = 0; i < o->n_join; i++) core_free(o->join[i]);
   core_free(o->join);
   memset(o, 0, sizeof *o);

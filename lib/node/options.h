@@ -29,6 +29,7 @@ struct node_config {
   size_t value_max;
   wire_log_level log_level;
   char *pipeline; /* file to submit at start, NULL: none */
+  char *resp_password; /* AUTH password of the RESP server, NULL: none */
   unsigned checkpoint_interval_ms, checkpoint_records;
   bool resp_on; /* RESP server (node_resp.c) */
   char resp_host[256];

@@ -21,6 +21,8 @@ processes on 127.0.0.1, driven by Debian's redis-cli and python3-redis.
   -ERR (and a close for protocol errors), the node keeps serving;
 - clients that disconnect mid-command or with replies pending leave the
   node healthy;
+- --resp-password: NOAUTH until AUTH (or HELLO AUTH), WRONGPASS, redis-py
+  and redis-cli -a;
 - the leader is killed (SIGKILL) during a write load with MOVED handling:
   every acknowledged write is on the new leader.
 """
@@ -642,6 +644,48 @@ def test_leader_kill(wire_node):
               'during the failover)' % (len(acked), len(errors)))
 
 
+def test_auth(wire_node):
+    """--resp-password (here from WIRE_RESP_PASSWORD): until AUTH every
+    command but AUTH, HELLO and QUIT answers NOAUTH; a wrong password or
+    user is refused; HELLO 2 AUTH authenticates; redis-py's password= and
+    redis-cli -a work; a node without the option refuses AUTH."""
+    os.environ['WIRE_RESP_PASSWORD'] = 's3cret pass'
+    try:
+        with RespCluster(wire_node, 1, extra=FAST, name='resp-auth') as c:
+            nd = c.nodes[0]
+            out = raw(nd, b'GET k\r\nSET k v\r\nPING\r\nMULTI\r\nAUTH wrong\r\n'
+                      b'AUTH bob "s3cret pass"\r\nHELLO 2\r\nHELLO 2 AUTH default nope\r\n'
+                      b'AUTH "s3cret pass"\r\nPING\r\nQUIT\r\n')
+            noauth = b'-NOAUTH Authentication required.\r\n'
+            wrong = b'-WRONGPASS invalid username-password pair or user is disabled.\r\n'
+            expect(out.startswith(noauth * 4 + wrong * 2 + b'-NOAUTH HELLO must be called') and
+                   out.endswith(wrong + b'+OK\r\n+PONG\r\n+OK\r\n'), 'before/after AUTH: %r' % out)
+            out = raw(nd, b'HELLO 2 AUTH default "s3cret pass"\r\nPING\r\nQUIT\r\n')
+            expect(out.startswith(b'*14\r\n') and out.endswith(b'+PONG\r\n+OK\r\n'),
+                   'HELLO AUTH: %r' % out)
+            r = redis.Redis(host='127.0.0.1', port=nd.resp_port, password='s3cret pass',
+                            socket_timeout=10)
+            wait_until(lambda: r.set('auth:k', 'v') is True, 15, 'an authenticated write')
+            expect(r.get('auth:k') == b'v', 'authenticated read')
+            try:
+                client(nd).get('auth:k')
+                raise CheckFailed('a read without AUTH was served')
+            except redis.exceptions.AuthenticationError:
+                pass
+            except redis.exceptions.ResponseError as e:
+                expect('NOAUTH' in str(e), str(e))
+            p = subprocess.run(['redis-cli', '-p', str(nd.resp_port), '--no-auth-warning',
+                                '-a', 's3cret pass', 'get', 'auth:k'],
+                               capture_output=True, timeout=30)
+            expect(p.stdout.strip() == b'v', 'redis-cli -a: %r %r' % (p.stdout, p.stderr))
+    finally:
+        del os.environ['WIRE_RESP_PASSWORD']
+    with RespCluster(wire_node, 1, extra=FAST, name='resp-noauth') as c:
+        out = raw(c.nodes[0], b'AUTH x\r\nQUIT\r\n')
+        expect(out.startswith(b'-ERR AUTH <password> called without any password configured'),
+               'AUTH without a password configured: %r' % out)
+
+
 def with_cluster(tests):
     """Run the tests that share one 3-node cluster."""
     def shared(wire_node):
@@ -661,4 +705,4 @@ if __name__ == '__main__':
                        test_rename_copy_getex_time, test_followers_moved_readonly,
                        test_expiry_everywhere, test_http_resp_cross, test_limits,
                        test_disconnects]),
-         test_leader_kill])
+         test_leader_kill, test_auth])
