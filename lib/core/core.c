@@ -246,3 +246,30 @@ int core_buf_json_string(core_buf *b, const char *s, size_t n) {
   if (core_buf_append(b, s + run, n - run)) return WIRE_ENOMEM;
   return core_buf_putc(b, '"');
 }
+
+bool core_parse_i64(const char *p, size_t n, int64_t *out) {
+  if (n == 0 || n > 20) return false;
+  size_t i = 0;
+  bool neg = false;
+  if (p[0] == '-') {
+    neg = true;
+    i = 1;
+    if (n == 1) return false;
+  }
+  if (p[i] == '0' && (n - i > 1 || neg)) return false;
+  uint64_t v = 0;
+  for (; i < n; i++) {
+    if (p[i] < '0' || p[i] > '9') return false;
+    uint64_t d = (uint64_t)(p[i] - '0');
+    if (v > (UINT64_MAX - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (neg) {
+    if (v > (uint64_t)INT64_MAX + 1) return false;
+    *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+  } else {
+    if (v > (uint64_t)INT64_MAX) return false;
+    *out = (int64_t)v;
+  }
+  return true;
+}

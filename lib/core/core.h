@@ -127,6 +127,13 @@ void core_uuid7(core_rng *r, uint64_t unix_ms, uint8_t out[16]);
 
 uint64_t core_hash64(const void *p, size_t n, uint64_t seed);
 
+/* ---- numbers -------------------------------------------------------------- */
+
+/* A strict decimal int64 in p[0..n), the way Redis and the kv store write
+ * one: optional '-', digits, no '+', spaces or leading zeros ("0" is fine,
+ * "-0" is not).  false when malformed or out of range. */
+bool core_parse_i64(const char *p, size_t n, int64_t *out);
+
 /* ---- clocks -------------------------------------------------------------- */
 
 int64_t core_now_ns(void);       /* CLOCK_REALTIME */

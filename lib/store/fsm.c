@@ -169,35 +169,6 @@ static bool slice_eq(store_slice a, const core_buf *b) {
   return a.len == b->len && (a.len == 0 || !memcmp(a.ptr, b->data, a.len));
 }
 
-/* Strict decimal int64, the way INCRBY stores it: optional '-', no '+', no
- * spaces, no leading zeros ("0" itself is fine, "-0" is not). */
-static bool parse_i64(const char *p, size_t n, int64_t *out) {
-  if (n == 0 || n > 20) return false;
-  size_t i = 0;
-  bool neg = false;
-  if (p[0] == '-') {
-    neg = true;
-    i = 1;
-    if (n == 1) return false;
-  }
-  if (p[i] == '0' && (n - i > 1 || neg)) return false;
-  uint64_t v = 0;
-  for (; i < n; i++) {
-    if (p[i] < '0' || p[i] > '9') return false;
-    uint64_t d = (uint64_t)(p[i] - '0');
-    if (v > (UINT64_MAX - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  if (neg) {
-    if (v > (uint64_t)INT64_MAX + 1) return false;
-    *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-  } else {
-    if (v > (uint64_t)INT64_MAX) return false;
-    *out = (int64_t)v;
-  }
-  return true;
-}
-
 /* ---- command handlers
  * --------------------------------------------------------------
  *
@@ -249,29 +220,6 @@ static int apply_cas(store_fsm *f, const store_cmd *c, store_result *res) {
   else if (found)
     wb_del(f, STORE_CF_KV, c->u.cas.key);
   res->status = STORE_OK;
-  return WIRE_OK;
-}
-
-/* INCRBY: the value (absent = 0) must be a strict decimal int64; the sum
- * is stored in decimal and returned.  NOTINT or OVERFLOW change nothing. */
-static int apply_incrby(store_fsm *f, const store_cmd *c, store_result *res) {
-  bool found;
-  int rc = wb_get(f, STORE_CF_KV, c->u.incrby.key, &f->val, &found);
-  if (rc) return rc;
-  int64_t cur = 0, sum;
-  if (found && !parse_i64(f->val.data, f->val.len, &cur)) {
-    res->status = STORE_NOTINT;
-    return WIRE_OK;
-  }
-  if (__builtin_add_overflow(cur, c->u.incrby.delta, &sum)) {
-    res->status = STORE_OVERFLOW;
-    return WIRE_OK;
-  }
-  char num[24];
-  int n = snprintf(num, sizeof num, "%" PRId64, sum);
-  wb_put(f, STORE_CF_KV, c->u.incrby.key, (store_slice){num, (size_t)n});
-  res->status = STORE_OK;
-  res->value = sum;
   return WIRE_OK;
 }
 
@@ -703,26 +651,40 @@ static int apply_kv_expire(store_fsm *f, const store_cmd *c,
   return rc;
 }
 
-static int apply_kv_incrby(store_fsm *f, const store_cmd *c,
-                           store_result *res) {
+/* INCRBY and KV_INCRBY: the value (absent = 0) must be a strict decimal
+ * int64; the sum is stored in decimal (any expiry kept) and returned.
+ * NOTINT or OVERFLOW change nothing.  `now` NULL: expiry ignored (INCRBY);
+ * else a key expired at *now counts as absent (KV_INCRBY). */
+static int incr_key(store_fsm *f, store_slice key, int64_t delta,
+                    const uint64_t *now, store_result *res) {
   bool found;
-  int rc = live_get(f, c->u.kv.key, c->u.kv.now, &f->val, &found);
+  int rc = now ? live_get(f, key, *now, &f->val, &found)
+               : wb_get(f, STORE_CF_KV, key, &f->val, &found);
   if (rc) return rc;
   int64_t cur = 0, sum;
-  if (found && !parse_i64(f->val.data, f->val.len, &cur)) {
+  if (found && !core_parse_i64(f->val.data, f->val.len, &cur)) {
     res->status = STORE_NOTINT;
     return WIRE_OK;
   }
-  if (__builtin_add_overflow(cur, c->u.kv.delta, &sum)) {
+  if (__builtin_add_overflow(cur, delta, &sum)) {
     res->status = STORE_OVERFLOW;
     return WIRE_OK;
   }
   char num[24];
   int n = snprintf(num, sizeof num, "%" PRId64, sum);
-  wb_put(f, STORE_CF_KV, c->u.kv.key, (store_slice){num, (size_t)n});
+  wb_put(f, STORE_CF_KV, key, (store_slice){num, (size_t)n});
   res->status = STORE_OK;
   res->value = sum;
   return WIRE_OK;
+}
+
+static int apply_incrby(store_fsm *f, const store_cmd *c, store_result *res) {
+  return incr_key(f, c->u.incrby.key, c->u.incrby.delta, NULL, res);
+}
+
+static int apply_kv_incrby(store_fsm *f, const store_cmd *c,
+                           store_result *res) {
+  return incr_key(f, c->u.kv.key, c->u.kv.delta, &c->u.kv.now, res);
 }
 
 /* Delete every key of family `cf` (as the batch sees it); *count of them.
