@@ -157,7 +157,7 @@ struct resp_server {
   uint64_t lease_term;
   bool renewing; /* a barrier renewing the lease is in flight */
   int64_t started_ns;
-  uint64_t n_commands, n_connections, n_expired;
+  uint64_t n_commands, n_connections, n_expired, n_rejected;
   scan_cursor cursors[RESP_SCAN_CURSORS];
   uint64_t cursor_seq;
   char rbuf[RESP_READ_CHUNK];
@@ -1514,13 +1514,17 @@ static void rd_info(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
                     "# Server\r\nredis_version:7.0.0\r\nredis_mode:standalone"
                     "\r\nwire_version:%d.%d.%d\r\nwire_node_id:%llu\r\n"
                     "process_id:%d\r\ntcp_port:%d\r\nuptime_in_seconds:%lld\r\n"
-                    "connected_clients:%u\r\ntotal_connections_received:%llu"
-                    "\r\ntotal_commands_processed:%llu\r\nexpired_keys:%llu"
+                    "connected_clients:%u\r\nmaxclients:%u\r\n"
+                    "total_connections_received:%llu\r\n"
+                    "rejected_connections:%llu\r\n"
+                    "total_commands_processed:%llu\r\nexpired_keys:%llu"
                     "\r\n\r\n",
                     WIRE_VERSION_MAJOR, WIRE_VERSION_MINOR, WIRE_VERSION_PATCH,
                     (unsigned long long)n->cfg.id, (int)getpid(),
                     n->cfg.resp_port, (long long)up, s->n_conns,
+                    n->cfg.resp_max_clients,
                     (unsigned long long)s->n_connections,
+                    (unsigned long long)s->n_rejected,
                     (unsigned long long)s->n_commands,
                     (unsigned long long)s->n_expired);
   }
@@ -2302,6 +2306,13 @@ static void on_connection(uv_stream_t *l, int status) {
     return;
   }
   uv_tcp_nodelay(&c->tcp, 1);
+  if (s->n_conns > s->n->cfg.resp_max_clients) { /* as redis-server does */
+    s->n_rejected++;
+    resp_error(&c->out, "ERR max number of clients reached");
+    c->quit = true;
+    conn_flush(c); /* writes it and closes */
+    return;
+  }
   conn_pace(c);
 }
 

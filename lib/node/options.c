@@ -88,6 +88,10 @@ static const opt OPTS[] = {
       "Redis-compatible RESP2 server address (empty: off; port 0: any free "
       "port), see doc/resp.md"},
      OT_ADDR, 0, 65535, true},
+    {{"resp-max-clients", "N", "10000",
+      "RESP connections served at once; one more is told -ERR max number "
+      "of clients reached and closed"},
+     OT_UINT, 1, 1000000, false},
     {{"resp-password", "SECRET", "",
       "password RESP clients must give (AUTH, HELLO AUTH) before any other "
       "command (empty: none); set it in the config file or "
@@ -626,6 +630,7 @@ int node_config_copy(const wire_node_config *c, struct node_config *o) {
     node_split_hostport(c->val[find("resp")], o->resp_host,
                         sizeof o->resp_host, &o->resp_port);
   }
+  o->resp_max_clients = (unsigned)uval(c, "resp-max-clients");
   if (*c->val[find("resp-password")]) {
     o->resp_password = core_strdup(c->val[find("resp-password")]);
     if (!o->resp_password) goto oom;

@@ -21,6 +21,8 @@ processes on 127.0.0.1, driven by Debian's redis-cli and python3-redis.
   -ERR (and a close for protocol errors), the node keeps serving;
 - clients that disconnect mid-command or with replies pending leave the
   node healthy;
+- --resp-max-clients: the connection over the limit is refused, INFO
+  counts it;
 - --resp-password: NOAUTH until AUTH (or HELLO AUTH), WRONGPASS, redis-py
   and redis-cli -a;
 - the leader is killed (SIGKILL) during a write load with MOVED handling:
@@ -686,6 +688,30 @@ def test_auth(wire_node):
                'AUTH without a password configured: %r' % out)
 
 
+def test_max_clients(wire_node):
+    """--resp-max-clients: one connection more is told so and closed (as
+    redis-server does); a freed place is taken again; INFO counts it."""
+    with RespCluster(wire_node, 1, extra=FAST + ['--resp-max-clients', '3'],
+                     name='resp-max') as c:
+        nd = c.nodes[0]
+        held = []
+        for _ in range(3):
+            s, out = raw_until(nd, b'PING\r\n', 7)
+            expect(out == b'+PONG\r\n', 'PING on a held connection: %r' % out)
+            held.append(s)
+        out = raw(nd, b'PING\r\n')
+        expect(out == b'-ERR max number of clients reached\r\n',
+               'the connection over the limit: %r' % out)
+        held.pop().close()
+        wait_until(lambda: raw(nd, b'PING\r\nQUIT\r\n') == b'+PONG\r\n+OK\r\n', 5,
+                   'a freed place to be served')
+        info = raw(nd, b'INFO server\r\nQUIT\r\n')
+        expect(b'maxclients:3\r\n' in info and b'rejected_connections:1\r\n' in info,
+               'INFO: %r' % info)
+        for s in held:
+            s.close()
+
+
 def with_cluster(tests):
     """Run the tests that share one 3-node cluster."""
     def shared(wire_node):
@@ -705,4 +731,4 @@ if __name__ == '__main__':
                        test_rename_copy_getex_time, test_followers_moved_readonly,
                        test_expiry_everywhere, test_http_resp_cross, test_limits,
                        test_disconnects]),
-         test_leader_kill, test_auth])
+         test_leader_kill, test_auth, test_max_clients])
