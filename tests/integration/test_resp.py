@@ -667,7 +667,12 @@ def test_auth(wire_node):
                    'HELLO AUTH: %r' % out)
             r = redis.Redis(host='127.0.0.1', port=nd.resp_port, password='s3cret pass',
                             socket_timeout=10)
-            wait_until(lambda: r.set('auth:k', 'v') is True, 15, 'an authenticated write')
+            def write():
+                try:
+                    return r.set('auth:k', 'v') is True
+                except redis.exceptions.ResponseError:  # not writable yet
+                    return False
+            wait_until(write, 15, 'an authenticated write')
             expect(r.get('auth:k') == b'v', 'authenticated read')
             try:
                 client(nd).get('auth:k')
