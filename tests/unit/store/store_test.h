@@ -81,4 +81,28 @@ static inline void st_dump(store_fsm *f, core_buf *out) {
   }
 }
 
+static inline int st_buf_write(void *ctx, const void *p, size_t n) {
+  return core_buf_append(ctx, p, n);
+}
+
+/* A whole snapshot of f into out (header then body), as raft would ship
+ * it; *index (may be NULL) its index.  0 or the store's error. */
+static inline int st_snapshot(store_fsm *f, core_buf *out, uint64_t *index) {
+  store_snap *s;
+  int rc = store_snap_begin(f, &s);
+  if (rc) return rc;
+  if (index) *index = store_snap_index(s);
+  core_buf body = {0};
+  uint8_t hdr[STORE_SNAP_HEADER_SIZE];
+  rc = store_snap_write(s, st_buf_write, &body, hdr);
+  store_snap_end(s);
+  out->len = 0;
+  if (!rc) {
+    core_buf_append(out, hdr, sizeof hdr);
+    core_buf_append(out, body.data, body.len);
+  }
+  core_buf_free(&body);
+  return rc;
+}
+
 #endif

@@ -552,24 +552,11 @@ static void test_scan(void **state) {
 /* ---- snapshots
  * ---------------------------------------------------------------- */
 
-static int buf_write(void *ctx, const void *p, size_t n) {
-  return core_buf_append(ctx, p, n);
-}
-
 /* Serialise `f` into out: header then body. */
 static uint64_t take_snapshot(store_fsm *f, core_buf *out) {
-  store_snap *s;
-  assert_int_equal(store_snap_begin(f, &s), 0);
-  uint64_t idx = store_snap_index(s);
+  uint64_t idx;
+  assert_int_equal(st_snapshot(f, out, &idx), 0);
   assert_int_equal(idx, store_fsm_applied(f));
-  core_buf body = {0};
-  uint8_t hdr[STORE_SNAP_HEADER_SIZE];
-  assert_int_equal(store_snap_write(s, buf_write, &body, hdr), 0);
-  store_snap_end(s);
-  out->len = 0;
-  core_buf_append(out, hdr, sizeof hdr);
-  core_buf_append(out, body.data, body.len);
-  core_buf_free(&body);
   return idx;
 }
 
@@ -608,7 +595,7 @@ static void test_snapshot_restore(void **state) {
   one(x->f, i++, del("key/00001"), STORE_OK);
   core_buf body = {0};
   uint8_t hdr[STORE_SNAP_HEADER_SIZE];
-  assert_int_equal(store_snap_write(s, buf_write, &body, hdr), 0);
+  assert_int_equal(store_snap_write(s, st_buf_write, &body, hdr), 0);
   assert_int_equal(store_snap_index(s), applied);
   store_snap_end(s);
   core_buf snap = {0};
@@ -803,7 +790,7 @@ static void test_out_of_memory(void **state) {
     uint8_t hdr[STORE_SNAP_HEADER_SIZE];
     core_alloc_fail_after(n);
     int rc = store_snap_begin(x->f, &sn);
-    if (!rc) rc = store_snap_write(sn, buf_write, &body, hdr);
+    if (!rc) rc = store_snap_write(sn, st_buf_write, &body, hdr);
     store_snap_end(sn);
     core_alloc_fail_after(-1);
     if (!rc && !snap.len) {

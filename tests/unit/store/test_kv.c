@@ -50,24 +50,6 @@ static int teardown(void **state) {
 }
 
 
-static int st_buf_write(void *ctx, const void *p, size_t n) {
-  return core_buf_append(ctx, p, n);
-}
-
-/* A whole snapshot of f (header then body), as raft would ship it. */
-static void snapshot_of(store_fsm *f, core_buf *snap) {
-  store_snap *s;
-  assert_int_equal(store_snap_begin(f, &s), 0);
-  core_buf body = {0};
-  uint8_t hdr[STORE_SNAP_HEADER_SIZE];
-  assert_int_equal(store_snap_write(s, st_buf_write, &body, hdr), 0);
-  store_snap_end(s);
-  snap->len = 0;
-  core_buf_append(snap, hdr, sizeof hdr);
-  core_buf_append(snap, body.data, body.len);
-  core_buf_free(&body);
-}
-
 static store_cmd kv(int type, const char *k, const char *v, uint64_t flags,
                     uint64_t expire) {
   store_cmd c = {.type = (store_cmd_type)type};
@@ -600,7 +582,7 @@ static void test_member_resp_codec_snapshot(void **state) {
   uint64_t later = NOW + 3600 * 1000;
   run(x, kv(STORE_CMD_KV_SET, "ttl", "v", 0, later), STORE_OK, NULL);
   core_buf snap = {0};
-  snapshot_of(x->f, &snap);
+  assert_int_equal(st_snapshot(x->f, &snap, NULL), 0);
   char *p2 = st_path(x->dir, "db2");
   store_fsm *f2;
   assert_int_equal(store_fsm_open(p2, NULL, &f2, err, sizeof err), 0);
@@ -749,7 +731,7 @@ static void test_read_cache_restore(void **state) {
   x->idx = 10; /* the snapshot is newer than what the other node applied */
   run(x, kv(STORE_CMD_KV_SET, "r", "old", 0, 0), STORE_OK, NULL);
   core_buf snap = {0};
-  snapshot_of(x->f, &snap);
+  assert_int_equal(st_snapshot(x->f, &snap, NULL), 0);
   /* another node: newer value cached, then the snapshot (of a later index)
    * replaces its state */
   char *p2 = st_path(x->dir, "db2");
