@@ -3,7 +3,7 @@
 and on a durable redis-server, in the same run.
 
   python3 bench/resp_bench.py [--build DIR] [-n 200000] [-c 50] [--nodes 3]
-                              [--keyspace N]
+                              [--keyspace N] [--data-dir DIR] [--cpu]
 
 Starts `--nodes` `wire-node serve --resp` processes on loopback (node 1
 bootstraps, the others join; the benchmark talks to the leader) and
@@ -14,9 +14,18 @@ against both and prints a Markdown table (requests/s) with the ratios.
 
 Without --build it sets up build-resp-bench (release, no tests) once and
 builds daemon/wire-node there.
+
+--data-dir puts the nodes' data (raft log, RocksDB) there instead of /tmp:
+`--data-dir /dev/shm` (tmpfs: writes are not durable) shows what the
+cluster could do if the disk cost nothing, an upper bound for any work on
+the storage path.  --cpu then runs `-t set` once more against each server
+while sampling the CPU time of every server process and of redis-benchmark
+(/proc), and prints CPU microseconds per SET and how idle the machine was.
 """
 
 import argparse
+import glob
+import resource
 import os
 import platform
 import shutil
@@ -89,6 +98,50 @@ def bench(port, n, c, pipeline, keyspace):
     return rps
 
 
+def cpu_ticks(pid):
+    """User+system clock ticks of all of pid's threads so far."""
+    t = 0
+    for d in glob.glob('/proc/%d/task/*' % pid):
+        try:
+            with open(d + '/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            t += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass  # a thread that exited meanwhile
+    return t
+
+
+def machine_idle():
+    with open('/proc/stat') as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[3] + v[4], sum(v)  # idle + iowait, all
+
+
+def cpu_run(port, n, c, pids):
+    """redis-benchmark -t set against port; CPU us per SET of each pid and
+    of the benchmark, and the machine's idle share."""
+    hz = os.sysconf('SC_CLK_TCK')
+    before = {k: cpu_ticks(p) for k, p in pids.items()}
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    i0, a0 = machine_idle()
+    out = subprocess.run(['redis-benchmark', '-h', '127.0.0.1', '-p', str(port), '-t', 'set',
+                          '-n', str(n), '-c', str(c), '--csv'],
+                         check=True, capture_output=True, text=True).stdout
+    i1, a1 = machine_idle()
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rps = None
+    for line in out.splitlines():
+        f = [x.strip('"') for x in line.split(',')]
+        if len(f) >= 2 and f[0] == 'SET':
+            rps = float(f[1])
+    if rps is None:
+        raise SystemExit('unexpected redis-benchmark output:\n' + out)
+    us = {k: (cpu_ticks(p) - before[k]) * 1e6 / hz / n for k, p in pids.items()}
+    us['redis-benchmark'] = ((ru1.ru_utime - ru0.ru_utime) +
+                             (ru1.ru_stime - ru0.ru_stime)) * 1e6 / n
+    return rps, us, 100.0 * (i1 - i0) / max(1, a1 - a0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--build', help='existing build dir (default: build-resp-bench, release)')
@@ -98,6 +151,10 @@ def main():
     ap.add_argument('--pipeline', type=int, default=16)
     ap.add_argument('--keyspace', type=int, default=0,
                     help='redis-benchmark -r N (random keys; default: one key per test)')
+    ap.add_argument('--data-dir', default='/tmp',
+                    help='where the nodes keep their data (default /tmp; /dev/shm: no disk cost)')
+    ap.add_argument('--cpu', action='store_true',
+                    help='also print CPU microseconds per SET of each process')
     args = ap.parse_args()
     for tool in ('redis-server', 'redis-benchmark'):
         if not shutil.which(tool):
@@ -105,6 +162,7 @@ def main():
     wire_node = (os.path.join(os.path.abspath(args.build), 'daemon', 'wire-node')
                  if args.build else build('build-resp-bench'))
     results = {}
+    cpu = []
     tmp = tempfile.mkdtemp(prefix='resp-bench-redis-')
     rport = free_port()
     redis_proc = subprocess.Popen(
@@ -112,7 +170,8 @@ def main():
          '--appendonly', 'yes', '--appendfsync', 'always', '--dir', tmp],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        with RespCluster(wire_node, args.nodes, name='resp-bench') as c:
+        with RespCluster(wire_node, args.nodes, name='resp-bench',
+                         root_dir=args.data_dir) as c:
             lead = c.leader()
             wait_writable(lead.resp_port)
             wait_until(lambda: ping(rport), 10, 'redis-server')
@@ -121,6 +180,14 @@ def main():
                 for name, port in (('wire', lead.resp_port), ('redis', rport)):
                     results[(name, p)] = bench(port, args.n, args.c, p, args.keyspace)
                     print('%-5s -P %-2d %s' % (name, p, results[(name, p)]), file=sys.stderr)
+            if args.cpu:
+                pids = {'leader': lead.proc.pid}
+                for nd in c.nodes:
+                    if nd is not lead:
+                        pids['follower %d' % nd.id] = nd.proc.pid
+                cpu.append(('libwire',) + cpu_run(lead.resp_port, args.n, args.c, pids))
+                cpu.append(('redis',) + cpu_run(rport, args.n, args.c,
+                                                {'redis-server': redis_proc.pid}))
             expect_leader = c.leader()
             if expect_leader is not lead:
                 print('WARNING: leadership moved during the run', file=sys.stderr)
@@ -135,9 +202,9 @@ def main():
     print('machine: %s, %d cores, %s; redis-server %s; %s' % (
         platform.node(), os.cpu_count(), platform.platform(), ver, time.strftime('%Y-%m-%d')))
     print('redis-benchmark -t set,get,incr -n %d -c %d [-P %d]%s; libwire: %d nodes, '
-          'leader; redis: appendonly yes, appendfsync always\n' % (
+          'leader, data in %s; redis: appendonly yes, appendfsync always\n' % (
               args.n, args.c, args.pipeline,
-              ' -r %d' % args.keyspace if args.keyspace else '', args.nodes))
+              ' -r %d' % args.keyspace if args.keyspace else '', args.nodes, args.data_dir))
     print('| test | pipeline | libwire req/s | redis req/s | libwire / redis |')
     print('|---|---:|---:|---:|---:|')
     for p in (1, args.pipeline):
@@ -146,6 +213,15 @@ def main():
             print('| %s | %s | %s | %s | %.2f |' % (t, p if p > 1 else 'none',
                                                     format(int(w), ','),
                                                     format(int(r), ','), w / r))
+    if cpu:
+        print('\nCPU microseconds per SET (redis-benchmark -t set -n %d -c %d, no pipelining):\n'
+              % (args.n, args.c))
+        print('| server | SET/s | process: CPU us per SET | machine idle |')
+        print('|---|---:|---|---:|')
+        for name, rps, us, idle in cpu:
+            procs = ', '.join('%s %.1f' % (k, v) for k, v in us.items())
+            print('| %s | %s | %s; total %.1f | %.0f%% |' % (
+                name, format(int(rps), ','), procs, sum(us.values()), idle))
 
 
 if __name__ == '__main__':

@@ -190,8 +190,8 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, wire_node, n, extra=None, name='cluster'):
-        self.root = tempfile.mkdtemp(prefix='wire-it-%s-' % name, dir='/tmp')
+    def __init__(self, wire_node, n, extra=None, name='cluster', root_dir='/tmp'):
+        self.root = tempfile.mkdtemp(prefix='wire-it-%s-' % name, dir=root_dir)
         self.wire_node = wire_node
         self.extra = extra or []
         self.nodes = []
