@@ -1493,7 +1493,9 @@ int wire_node_stop(wire_node *n) {
   bool running = n->thread_running;
   if (running && !n->stop_requested) {
     n->stop_requested = true;
-    uv_async_send(&n->wake); /* the tick notices within TICK_MS */
+    /* Not accepting: the loop is closing by itself (a fatal error) and its
+     * wake handle may be gone (libuv aborts on a send to a closed loop). */
+    if (n->accepting) uv_async_send(&n->wake); /* the tick notices within TICK_MS */
   }
   pthread_mutex_unlock(&n->mu);
   if (!running) return WIRE_OK;
