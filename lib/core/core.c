@@ -273,3 +273,18 @@ bool core_parse_i64(const char *p, size_t n, int64_t *out) {
   }
   return true;
 }
+
+bool core_secret_eq(const char *got, size_t n, const char *want) {
+  size_t wl = strlen(want);
+  unsigned char diff = n != wl;
+  for (size_t i = 0; i < n; i++)
+    diff |= (unsigned char)(got[i] ^ want[wl ? i % wl : 0]);
+  return diff == 0 && wl > 0;
+}
+
+void core_secret_free(char *s) {
+  if (!s) return;
+  volatile char *p = s;
+  while (*p) *p++ = 0;
+  core_free(s);
+}

@@ -134,6 +134,16 @@ uint64_t core_hash64(const void *p, size_t n, uint64_t seed);
  * "-0" is not).  false when malformed or out of range. */
 bool core_parse_i64(const char *p, size_t n, int64_t *out);
 
+/* ---- secrets -------------------------------------------------------------- */
+
+/* Whether got[0..n) equals the NUL-terminated secret `want` (never equal
+ * when want is empty), in time that depends on the lengths only, not on
+ * where the bytes differ. */
+bool core_secret_eq(const char *got, size_t n, const char *want);
+
+/* Overwrite the NUL-terminated s with zeros (it held a secret) and free it. */
+void core_secret_free(char *s);
+
 /* ---- clocks -------------------------------------------------------------- */
 
 int64_t core_now_ns(void);       /* CLOCK_REALTIME */

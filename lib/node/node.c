@@ -1513,6 +1513,7 @@ void wire_node_close(wire_node *n) {
   store_raft_fsm_free(n->glue);
   store_fsm_close(n->fsm);
   core_buf_free(&n->enc);
+  core_secret_free(n->http_auth); /* when the loop never ran node_http_close */
   node_config_free(&n->cfg);
   pthread_mutex_destroy(&n->mu);
   for (size_t i = 0; i < n->nerrs; i++) core_free(n->errs[i]);

@@ -17,6 +17,10 @@
  * Errors are {"error":{"code":"...","message":"..."}} with a fitting
  * status.  Keys in URLs are percent-decoded bytes (binary-safe).
  *
+ * With --http-token every request but GET /healthz and /readyz must carry
+ * "Authorization: Bearer TOKEN" (else 401); members send theirs to each
+ * other, so they all need the same token.
+ *
  * On a follower, writes go through the node's group commit and are
  * forwarded as one entry (POST /internal/apply); linearizable reads,
  * listings, joins and removals are proxied to the leader as they came.
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "httpd/http.h"
 #include "node/node_int.h"
@@ -35,6 +40,18 @@
 #define KEYS_LIMIT_DEFAULT 1000
 
 /* ---- small helpers ------------------------------------------------------------ */
+
+/* Headers of a request to another member: h (NULL-terminated, may be
+ * NULL) and, with --http-token, Authorization.  out needs room for n + 2. */
+static const char *const *member_hdrs(const wire_node *n, const char **out,
+                                      const char *const *h) {
+  size_t i = 0;
+  for (; h && h[i]; i++) out[i] = h[i];
+  if (n->http_auth) out[i++] = n->http_auth;
+  out[i] = NULL;
+  return out;
+}
+
 
 static int hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -283,8 +300,10 @@ static void proxy_send(wire_node *n, proxy *p) {
     proxy_free(p);
     return;
   }
-  static const char *const hdrs[] = {"X-Wire-Forwarded: 1", NULL};
-  http_client_request(n->hc, host, port, p->method, p->target, hdrs, p->body,
+  static const char *const fwd_hdr[] = {"X-Wire-Forwarded: 1", NULL};
+  const char *hdrs[4];
+  http_client_request(n->hc, host, port, p->method, p->target,
+                      member_hdrs(n, hdrs, fwd_hdr), p->body,
                       p->len, (int)n->cfg.request_timeout_ms, proxy_cb, p);
 }
 
@@ -433,6 +452,9 @@ static void route_metrics(wire_node *n, http_req *hr) {
        (unsigned long long)atomic_load(&n->n_forwarded)},
       {"wire_http_requests_total", "counter", "HTTP requests received.",
        (unsigned long long)n->n_http},
+      {"wire_http_unauthorized_total", "counter",
+       "HTTP requests refused for a missing or wrong bearer token.",
+       (unsigned long long)n->n_http_unauthorized},
   };
   core_buf_printf(&b, "# HELP wire_node_info Node identity.\n"
                       "# TYPE wire_node_info gauge\n"
@@ -504,9 +526,11 @@ static void probe_tick(uv_timer_t *t) {
   if (!lid || lid == n->cfg.id || !leader[0] ||
       !split_hostport(leader, host, sizeof host, &port))
     return;
-  static const char *const hdrs[] = {"X-Wire-Forwarded: 1", NULL};
+  static const char *const fwd_hdr[] = {"X-Wire-Forwarded: 1", NULL};
+  const char *hdrs[4];
   p->refs++;
-  http_client_request(n->hc, host, port, "GET", "/status", hdrs, NULL, 0,
+  http_client_request(n->hc, host, port, "GET", "/status",
+                      member_hdrs(n, hdrs, fwd_hdr), NULL, 0,
                       2000, probe_cb, p);
 }
 
@@ -1132,6 +1156,33 @@ static void method_not_allowed(http_req *hr, const char *allow) {
                      http_req_method(hr), allow);
 }
 
+/* Whether the request may go on: with --http-token it must carry the token
+ * (probes excepted); if not, it is answered 401 here. */
+static bool authorized(wire_node *n, http_req *hr, const char *target,
+                       size_t pl, bool get) {
+  const char *want = n->cfg.http_token;
+  if (!want || (get && (path_is(target, pl, "/healthz") ||
+                        path_is(target, pl, "/readyz"))))
+    return true;
+  const char *h = http_req_header(hr, "Authorization");
+  static const char bearer[] = "Bearer ";
+  const char *why = "this node requires a bearer token (Authorization: "
+                    "Bearer TOKEN, see --http-token)";
+  if (h && !strncasecmp(h, bearer, sizeof bearer - 1)) {
+    const char *tok = h + sizeof bearer - 1;
+    while (*tok == ' ') tok++;
+    size_t tl = strlen(tok);
+    while (tl && tok[tl - 1] == ' ') tl--;
+    if (core_secret_eq(tok, tl, want)) return true;
+    why = "wrong bearer token";
+  }
+  n->n_http_unauthorized++;
+  http_respond_header(hr, "WWW-Authenticate", h ? "Bearer error=\"invalid_token\""
+                                                : "Bearer");
+  http_respond_error(hr, 401, "unauthorized", "%s", why);
+  return false;
+}
+
 static void handler(void *ud, http_req *hr) {
   wire_node *n = ud;
   const char *method = http_req_method(hr);
@@ -1144,7 +1195,9 @@ static void handler(void *ud, http_req *hr) {
   bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
   n->n_http++;
 
-  if (n->closing) {
+  if (!authorized(n, hr, target, pl, get)) {
+    return;
+  } else if (n->closing) {
     http_respond_error(hr, 503, "shutting_down", "node is shutting down");
   } else if (path_prefix(target, pl, "/key/")) {
     route_key(n, hr, method, target + 5, pl - 5, q, qn);
@@ -1282,10 +1335,11 @@ void node_http_forward_entry(wire_node *n, node_req *req) {
   }
   f->node = n;
   f->req = req;
-  static const char *const hdrs[] = {"X-Wire-Forwarded: 1",
-                                     "Content-Type: application/octet-stream",
-                                     NULL};
-  http_client_request(n->hc, host, port, "POST", "/internal/apply", hdrs,
+  static const char *const fwd_hdr[] = {
+      "X-Wire-Forwarded: 1", "Content-Type: application/octet-stream", NULL};
+  const char *hdrs[5];
+  http_client_request(n->hc, host, port, "POST", "/internal/apply",
+                      member_hdrs(n, hdrs, fwd_hdr),
                       req->data, req->data_len,
                       (int)n->cfg.request_timeout_ms, fwd_entry_cb, f);
 }
@@ -1333,8 +1387,10 @@ void node_http_forward_read(wire_node *n, node_req *req) {
   core_buf_putc(&path, '\0');
   f->node = n;
   f->req = req;
-  static const char *const hdrs[] = {"X-Wire-Forwarded: 1", NULL};
-  http_client_request(n->hc, host, port, "GET", path.data, hdrs, NULL, 0,
+  static const char *const fwd_hdr[] = {"X-Wire-Forwarded: 1", NULL};
+  const char *hdrs[4];
+  http_client_request(n->hc, host, port, "GET", path.data,
+                      member_hdrs(n, hdrs, fwd_hdr), NULL, 0,
                       (int)n->cfg.request_timeout_ms, fwd_read_cb, f);
   core_buf_free(&path);
 }
@@ -1386,10 +1442,12 @@ static void join_cb(void *ud, int rc, int status, const char *body,
     char why[300];
     snprintf(why, sizeof why, "HTTP %d: %s", status, msg ? msg : "no cluster id");
     json_decref(doc);
-    if (status == 409 || status == 400) {
+    if (status == 409 || status == 400 || status == 401) {
       join_stop(j);
-      node_fatal(n, "cannot join the cluster via %s: %s", n->cfg.join[j->next],
-                 why);
+      node_fatal(n, "cannot join the cluster via %s: %s%s",
+                 n->cfg.join[j->next], why,
+                 status == 401 ? " (every member needs the same --http-token)"
+                               : "");
       return;
     }
     join_retry(j, why);
@@ -1433,7 +1491,9 @@ static void join_attempt(uv_timer_t *t) {
   }
   if (j->checking) {
     /* Only compare the cluster id: /status carries it. */
-    http_client_request(n->hc, host, port, "GET", "/status", NULL, NULL, 0,
+    const char *hdrs[2];
+    http_client_request(n->hc, host, port, "GET", "/status",
+                        member_hdrs(n, hdrs, NULL), NULL, 0,
                         (int)n->cfg.request_timeout_ms, join_cb, j);
     return;
   }
@@ -1443,8 +1503,11 @@ static void join_attempt(uv_timer_t *t) {
   core_buf_printf(&b, ",\"http\":");
   core_buf_json_string(&b, n->http_addr, strlen(n->http_addr));
   core_buf_putc(&b, '}');
-  static const char *const hdrs[] = {"Content-Type: application/json", NULL};
-  http_client_request(n->hc, host, port, "POST", "/join", hdrs, b.data, b.len,
+  static const char *const json_hdr[] = {"Content-Type: application/json",
+                                         NULL};
+  const char *hdrs[4];
+  http_client_request(n->hc, host, port, "POST", "/join",
+                      member_hdrs(n, hdrs, json_hdr), b.data, b.len,
                       (int)WIRE_MAX(n->cfg.request_timeout_ms, 10000u), join_cb,
                       j);
   core_buf_free(&b);
@@ -1471,6 +1534,14 @@ int node_http_start(wire_node *n) {
   http_limits_default(&lim);
   lim.max_body = n->limits.value_max + 64 * 1024;
   char err[300];
+  if (n->cfg.http_token) {
+    core_buf h = {0};
+    if (core_buf_printf(&h, "Authorization: Bearer %s", n->cfg.http_token) ||
+        core_buf_putc(&h, '\0'))
+      return core_msg(n->errmsg, sizeof n->errmsg, WIRE_ENOMEM,
+                      "out of memory");
+    n->http_auth = h.data;
+  }
   int rc = http_client_new(&n->loop, &n->hc);
   if (rc)
     return core_msg(n->errmsg, sizeof n->errmsg, rc, "HTTP client: out of "
@@ -1513,4 +1584,6 @@ void node_http_close(wire_node *n) {
     http_client_close(n->hc);
     n->hc = NULL;
   }
+  core_secret_free(n->http_auth);
+  n->http_auth = NULL;
 }

@@ -170,6 +170,7 @@ struct wire_node {
   struct resp_server *resp; /* node_resp.c; NULL when off */
   char resp_addr[300];      /* advertised RESP address ("" when off) */
   struct http_client *hc;
+  char *http_auth; /* "Authorization: Bearer ..." for members, or NULL */
   struct joiner *joiner;
   struct leader_probe *probe; /* followers: the leader's commit index */
   int http_port; /* bound port */
@@ -177,6 +178,7 @@ struct wire_node {
   /* counters (node thread writes, any thread may read roughly) */
   atomic_uint_least64_t n_entries, n_commands, n_barriers, n_forwarded;
   uint64_t n_http; /* node thread only */
+  uint64_t n_http_unauthorized; /* answered 401 (node thread only) */
 };
 
 /* ---- node.c, for node_http.c (node thread) ------------------------------ */

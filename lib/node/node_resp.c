@@ -810,13 +810,8 @@ static void cmd_readwrite(rctx *x) {
 /* Whether `user`/`pass` match (user "default" as in Redis 6+), in time
  * independent of where the password differs. */
 static bool auth_ok(rctx *x, const resp_arg *user, const resp_arg *pass) {
-  const char *want = x->n->cfg.resp_password;
-  size_t wl = strlen(want);
   if (user && !resp_arg_is(user, "default")) return false;
-  unsigned char diff = pass->len != wl;
-  for (size_t i = 0; i < pass->len; i++)
-    diff |= (unsigned char)(pass->ptr[i] ^ want[wl ? i % wl : 0]);
-  return diff == 0 && wl > 0;
+  return core_secret_eq(pass->ptr, pass->len, x->n->cfg.resp_password);
 }
 
 #define RESP_ERR_WRONGPASS \

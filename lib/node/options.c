@@ -40,6 +40,13 @@ static const opt OPTS[] = {
     {{"http", "HOST:PORT", "127.0.0.1:8000",
       "HTTP API address (port 0: any free port)"},
      OT_ADDR, 0, 65535, false},
+    {{"http-token", "SECRET", "",
+      "bearer token every HTTP request must carry (Authorization: Bearer "
+      "SECRET) except GET /healthz and /readyz; members send it to each "
+      "other, so give every member the same one (empty: none); set it in "
+      "the config file or WIRE_HTTP_TOKEN: a command line is readable by "
+      "every local user"},
+     OT_STR, 0, 0, false},
     {{"bootstrap", NULL, "false",
       "start a new single-node cluster when the data dir is empty"},
      OT_BOOL, 0, 0, false},
@@ -635,6 +642,10 @@ int node_config_copy(const wire_node_config *c, struct node_config *o) {
     o->resp_password = core_strdup(c->val[find("resp-password")]);
     if (!o->resp_password) goto oom;
   }
+  if (*c->val[find("http-token")]) {
+    o->http_token = core_strdup(c->val[find("http-token")]);
+    if (!o->http_token) goto oom;
+  }
   if (*c->val[find("pipeline")]) {
     o->pipeline = core_strdup(c->val[find("pipeline")]);
     if (!o->pipeline) goto oom;
@@ -654,11 +665,8 @@ oom:
 void node_config_free(struct node_config *o) {
   core_free(o->data_dir);
   core_free(o->pipeline);
-  if (o->resp_password) { /* do not leave it in freed memory */
-    volatile char *p = o->resp_password;
-    while (*p) *p++ = 0;
-    core_free(o->resp_password);
-  }
+  core_secret_free(o->resp_password); /* not left in freed memory */
+  core_secret_free(o->http_token);
   for (size_t i = 0; i < o->n_join; i++) core_free(o->join[i]);
   core_free(o->join);
   memset(o, 0, sizeof *o);

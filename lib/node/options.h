@@ -30,6 +30,7 @@ struct node_config {
   wire_log_level log_level;
   char *pipeline; /* file to submit at start, NULL: none */
   char *resp_password; /* AUTH password of the RESP server, NULL: none */
+  char *http_token;    /* bearer token of the HTTP API, NULL: none */
   unsigned resp_max_clients; /* RESP connections at once */
   unsigned checkpoint_interval_ms, checkpoint_records;
   bool resp_on; /* RESP server (node_resp.c) */

@@ -77,6 +77,8 @@ class Node:
         self.raft_port = free_port()
         self.http_port = free_port()
         self.extra = list(extra or [])
+        self.token = None  # --http-token: sent as a bearer token by request()
+        self.env = None    # extra environment of the process (every start)
         self.proc = None
         self.log_path = os.path.join(root, 'n%d.log' % nid)
         self.log = None
@@ -101,7 +103,8 @@ class Node:
         self.log.write(('\n=== start %s\n' % ' '.join(args)).encode())
         self.log.flush()
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
-                                     cwd=self.work)
+                                     cwd=self.work,
+                                     env=dict(os.environ, **self.env) if self.env else None)
         if check:
             wait_until(lambda: self.alive() and self.healthy(), 10,
                        'node %d to answer /healthz' % self.id)
@@ -145,10 +148,13 @@ class Node:
         self.log.close()
         return rc
 
-    def request(self, method, path, body=None, headers=None, timeout=10):
+    def request(self, method, path, body=None, headers=None, timeout=10, auth=True):
         conn = http.client.HTTPConnection('127.0.0.1', self.http_port, timeout=timeout)
+        headers = dict(headers or {})
+        if auth and self.token:
+            headers.setdefault('Authorization', 'Bearer ' + self.token)
         try:
-            conn.request(method, path, body=body, headers=headers or {})
+            conn.request(method, path, body=body, headers=headers)
             r = conn.getresponse()
             data = r.read()
             return r.status, dict(r.getheaders()), data
@@ -190,10 +196,12 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, wire_node, n, extra=None, name='cluster', root_dir='/tmp'):
+    def __init__(self, wire_node, n, extra=None, name='cluster', root_dir='/tmp',
+                 http_token=None):
         self.root = tempfile.mkdtemp(prefix='wire-it-%s-' % name, dir=root_dir)
         self.wire_node = wire_node
         self.extra = extra or []
+        self.http_token = http_token  # given to every node in WIRE_HTTP_TOKEN
         self.nodes = []
         self.n = n
 
@@ -223,6 +231,9 @@ class Cluster:
     def add_node(self, bootstrap=False, extra=None):
         self.next_id = getattr(self, 'next_id', 0) + 1  # ids are never reused
         nd = Node(self.wire_node, self.next_id, self.root, self.extra + list(extra or []))
+        if self.http_token:
+            nd.token = self.http_token
+            nd.env = {'WIRE_HTTP_TOKEN': self.http_token}
         self.nodes.append(nd)
         join = None if bootstrap else [m.http for m in self.running()[:3] if m is not nd]
         nd.start(bootstrap=bootstrap, join=join)

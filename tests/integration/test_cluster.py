@@ -11,7 +11,10 @@
 - graceful stop of the leader hands leadership over;
 - HTTP API errors (malformed JSON, oversized values, unknown routes, bad
   percent-encoding, empty key, abrupt disconnects) and a data dir of
-  another cluster.
+  another cluster;
+- --http-token: 401 without or with a wrong bearer token, probes open,
+  members pass it to each other (join, forwarded writes, proxied reads,
+  readiness probes), a node with another token cannot join.
 """
 
 import http.client
@@ -26,7 +29,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import Cluster, CheckFailed, expect, key_path, run, wait_until  # noqa: E402
+from cluster import Cluster, CheckFailed, Node, expect, key_path, run, wait_until  # noqa: E402
 
 FAST = ['--election-timeout', '300', '--heartbeat-timeout', '50']
 
@@ -407,8 +410,69 @@ def test_forced_recovery(wire_node):
         check_all_readable(c, acked, 'after recovery and regrowth')
 
 
+def test_http_token(wire_node):
+    """--http-token (here WIRE_HTTP_TOKEN): every request but GET /healthz
+    and /readyz needs "Authorization: Bearer TOKEN"; members send it to each
+    other.  Becoming ready at all needs it: a follower's /readyz asks the
+    leader's /status."""
+    tok = 'tok-%d-%d' % (os.getpid(), int(time.time()))
+    with Cluster(wire_node, 3, extra=FAST, name='token', http_token=tok) as c:
+        lead, fol = c.leader(), c.follower()
+        for nd in (lead, fol):
+            st, hdr, body = nd.request('GET', '/status', auth=False)
+            doc = json.loads(body)
+            expect(st == 401 and doc['error']['code'] == 'unauthorized' and
+                   hdr.get('WWW-Authenticate') == 'Bearer' and '--http-token' in doc['error']['message'],
+                   'no token on node %d: %s %s %s' % (nd.id, st, hdr, body))
+            st, hdr, body = nd.request('GET', '/key/x', headers={'Authorization': 'Bearer ' + tok + 'x'},
+                                       auth=False)
+            expect(st == 401 and 'invalid_token' in hdr.get('WWW-Authenticate', '') and
+                   b'wrong bearer token' in body, 'wrong token: %s %s %s' % (st, hdr, body))
+            st, _, body = nd.request('GET', '/status', headers={'Authorization': 'Bearer ' + tok[:-1]},
+                                     auth=False)
+            expect(st == 401, 'a prefix of the token: %s %s' % (st, body))
+            st, _, body = nd.request('GET', '/status', headers={'Authorization': 'bearer  ' + tok},
+                                     auth=False)
+            expect(st == 200, 'the token, scheme in lower case: %s %s' % (st, body))
+            for probe in ('/healthz', '/readyz'):
+                st, _, body = nd.request('GET', probe, auth=False)
+                expect(st == 200, '%s without a token on node %d: %s %s' % (probe, nd.id, st, body))
+            st, _, body = nd.request('PUT', key_path('nope'), b'v', auth=False)
+            expect(st == 401, 'a write without the token: %s %s' % (st, body))
+        st, data = lead.get('nope')
+        expect(st == 404, 'a refused write left a key: %s %s' % (st, data))
+        # writes through the follower are forwarded (/internal/apply), its
+        # linearizable reads proxied: both carry the token
+        for i in range(20):
+            st, data = fol.put('k%d' % i, b'v%d' % i)
+            expect(st == 204, 'PUT through the follower: %s %s' % (st, data))
+        for nd in c.nodes:
+            st, data = nd.get('k19')
+            expect(st == 200 and data == b'v19', 'read on node %d: %s %s' % (nd.id, st, data))
+        st, _, body = fol.request('GET', '/keys?prefix=k')
+        expect(st == 200 and len(json.loads(body)['keys']) == 20, 'listing via the follower: %s %s' % (st, body))
+        st, _, body = lead.request('GET', '/metrics')
+        m = [ln for ln in body.decode().splitlines() if ln.startswith('wire_http_unauthorized_total ')]
+        expect(st == 200 and m and int(m[0].split()[1]) >= 4, 'metrics: %s %s' % (st, m))
+        # a node with another token is refused and says why
+        bad = Node(wire_node, 9, c.root, FAST)
+        bad.env = {'WIRE_HTTP_TOKEN': 'another-token'}
+        bad.start(join=[lead.http], check=False)
+        try:
+            wait_until(lambda: bad.proc.poll() is not None, 30, 'the node with another token to give up')
+            log = bad.tail(30)
+            expect(bad.proc.returncode == 3 and 'cannot join the cluster' in log and
+                   'same --http-token' in log, 'refused join: rc %s\n%s' % (bad.proc.returncode, log))
+        finally:
+            if bad.proc.poll() is None:
+                bad.proc.kill()
+            bad.proc.wait()
+        members = lead.status()['members']
+        expect(len(members) == 3 and 9 not in [m['id'] for m in members], 'members: %s' % members)
+
+
 if __name__ == '__main__':
     run([test_http_errors, test_failover_catch_up_by_log, test_failover_catch_up_by_snapshot,
          test_shrink_and_grow, test_whole_cluster_restart, test_graceful_leader_stop,
          test_readyz_while_catching_up,
-         test_foreign_data_dir, test_forced_recovery])
+         test_foreign_data_dir, test_forced_recovery, test_http_token])
