@@ -42,39 +42,23 @@ static int fsm_fail(store_fsm *f, int code, const char *fmt, ...) {
   return code;
 }
 
-/* Read `key` of family `cf` as the entry being applied sees it (its own
- * earlier writes included).  *found false when absent. */
-static int wb_get(store_fsm *f, int cf, store_slice key, core_buf *out,
-                  bool *found) {
-  char *rerr = NULL;
-  size_t n = 0;
-  char *v = rocksdb_writebatch_wi_get_from_batch_and_db_cf(
-      f->wb, f->rk.db, f->rk.ro, f->rk.cf[cf], key.ptr, key.len, &n, &rerr);
-  if (rerr) {
-    fsm_fail(f, WIRE_EIO, "rocksdb read: %s", rerr);
-    rocksdb_free(rerr);
-    return WIRE_EIO;
-  }
-  *found = v != NULL;
-  out->len = 0;
-  int rc = v ? core_buf_append(out, v, n) : WIRE_OK;
-  rocksdb_free(v);
-  if (rc) return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
-  return WIRE_OK;
-}
-
 /* ---- the write log of an entry ---------------------------------------------
  *
- * An entry may write one key many times (a group of 800 pipelined SETs of
- * one key): RocksDB would insert every version into its memtable, the
- * most expensive step of apply.  The indexed batch (f->wb) serves reads of
- * the entry's own writes; beside it the log keeps the last write per
- * (family, key), and only those go to RocksDB, in one write batch with the
- * applied index.  The resulting state is the same. */
+ * The writes of the entry being applied go to a log (f->wlog) with a hash
+ * index of the last write per (family, key) (f->wslots).  Reads during the
+ * entry look there first, then in RocksDB, so a command sees the writes of
+ * the commands before it.  At the end only the last write per key goes to
+ * RocksDB, in one write batch with the applied index: an entry may write
+ * one key many times (800 pipelined SETs of one key) and each version
+ * would be a memtable insert, the most expensive step of apply.  The
+ * resulting state is the same.  (A RocksDB WriteBatchWithIndex did the
+ * reads before: its skip-list index cost a second sorted insert per write
+ * and a skip-list search per read, which the hash index does not.) */
 
 typedef struct wrec {
   uint32_t klen, vlen;
   uint8_t cf, del;
+  uint8_t seen; /* batch_keys: also found in RocksDB */
 } wrec;
 
 static void wlog_reset(store_fsm *f) {
@@ -113,6 +97,20 @@ static bool wlog_grow(store_fsm *f) {
   return true;
 }
 
+/* The last write of (cf, k) in this entry, or NULL. */
+static wrec *wlog_find(const store_fsm *f, int cf, const char *k,
+                       size_t klen) {
+  if (!f->wn) return NULL;
+  size_t h = (size_t)core_hash64(k, klen, (uint64_t)cf) & (f->wcap - 1);
+  for (;; h = (h + 1) & (f->wcap - 1)) {
+    if (!f->wslots[h]) return NULL;
+    const char *ok;
+    const wrec *o = wlog_at(f, f->wslots[h] - 1, &ok);
+    if (o->cf == cf && o->klen == klen && !memcmp(ok, k, klen))
+      return (wrec *)o;
+  }
+}
+
 static void wlog_add(store_fsm *f, int cf, store_slice k, store_slice v,
                      bool del) {
   if (f->wlog_failed) return;
@@ -120,7 +118,7 @@ static void wlog_add(store_fsm *f, int cf, store_slice k, store_slice v,
       ((f->wn + 1) * 2 > f->wcap && !wlog_grow(f)))
     goto fail;
   size_t off = (f->wlog.len + 7) & ~(size_t)7; /* records stay aligned */
-  wrec r = {(uint32_t)k.len, del ? 0 : (uint32_t)v.len, (uint8_t)cf, del};
+  wrec r = {(uint32_t)k.len, del ? 0 : (uint32_t)v.len, (uint8_t)cf, del, 0};
   if (core_buf_reserve(&f->wlog, off - f->wlog.len + sizeof r + k.len +
                                      r.vlen))
     goto fail;
@@ -145,20 +143,101 @@ fail:
 }
 
 static void wb_put(store_fsm *f, int cf, store_slice k, store_slice v) {
-  rocksdb_writebatch_wi_put_cf(f->wb, f->rk.cf[cf], k.ptr, k.len,
-                               v.ptr ? v.ptr : "", v.len);
   wlog_add(f, cf, k, v, false);
 }
 
 static void wb_del(store_fsm *f, int cf, store_slice k) {
-  rocksdb_writebatch_wi_delete_cf(f->wb, f->rk.cf[cf], k.ptr, k.len);
   wlog_add(f, cf, k, (store_slice){NULL, 0}, true);
 }
 
-/* Drop the entry's writes (both the indexed batch and the log). */
-static void batch_clear(store_fsm *f) {
-  rocksdb_writebatch_wi_clear(f->wb);
-  wlog_reset(f);
+/* Drop the entry's writes. */
+static void batch_clear(store_fsm *f) { wlog_reset(f); }
+
+#define WLOG_OOM "apply: out of memory (write log)"
+
+/* Read `key` of family `cf` as the entry being applied sees it (its own
+ * earlier writes included).  *found false when absent. */
+static int wb_get(store_fsm *f, int cf, store_slice key, core_buf *out,
+                  bool *found) {
+  /* A write the log could not take would be invisible: the entry fails
+   * (and raft applies it again later). */
+  if (f->wlog_failed) return fsm_fail(f, WIRE_ENOMEM, WLOG_OOM);
+  const wrec *r = wlog_find(f, cf, key.ptr, key.len);
+  out->len = 0;
+  if (r) {
+    *found = !r->del;
+    if (*found && core_buf_append(out, (const char *)(r + 1) + r->klen,
+                                  r->vlen))
+      return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+    return WIRE_OK;
+  }
+  char err[256];
+  int rc = store_rocks_get(&f->rk, cf, NULL, key, out, err, sizeof err);
+  *found = rc == WIRE_OK;
+  if (rc == WIRE_ENOTFOUND) return WIRE_OK;
+  if (rc) return fsm_fail(f, rc, "%s", err);
+  return WIRE_OK;
+}
+
+/* The keys of family `cf` starting with `prefix` as the entry sees them
+ * (RocksDB's, less those the entry deleted, plus those it wrote), into
+ * f->tmp as (size_t length, bytes) pairs, in no particular order. */
+static int batch_keys(store_fsm *f, int cf, store_slice prefix) {
+  if (f->wlog_failed) return fsm_fail(f, WIRE_ENOMEM, WLOG_OOM);
+  f->tmp.len = 0;
+  int rc = WIRE_OK;
+  rocksdb_iterator_t *it =
+      rocksdb_create_iterator_cf(f->rk.db, f->rk.ro, f->rk.cf[cf]);
+  for (rocksdb_iter_seek(it, prefix.ptr, prefix.len);
+       !rc && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
+    size_t kl;
+    const char *k = rocksdb_iter_key(it, &kl);
+    if (kl < prefix.len || memcmp(k, prefix.ptr, prefix.len)) break;
+    wrec *r = wlog_find(f, cf, k, kl);
+    if (r) r->seen = 1;
+    if (r && r->del) continue;
+    if (core_buf_append(&f->tmp, &kl, sizeof kl) ||
+        core_buf_append(&f->tmp, k, kl))
+      rc = fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  }
+  char *rerr = NULL;
+  rocksdb_iter_get_error(it, &rerr);
+  rocksdb_iter_destroy(it);
+  if (rerr && !rc) rc = fsm_fail(f, WIRE_EIO, "rocksdb iterate: %s", rerr);
+  rocksdb_free(rerr);
+  /* Then what the entry wrote that RocksDB does not have yet. */
+  for (size_t i = 0; i < f->wcap; i++) {
+    if (!f->wslots[i]) continue;
+    const char *k;
+    wrec *r = (wrec *)wlog_at(f, f->wslots[i] - 1, &k);
+    bool seen = r->seen;
+    r->seen = 0;
+    if (rc || seen || r->del || r->cf != cf || r->klen < prefix.len ||
+        memcmp(k, prefix.ptr, prefix.len))
+      continue;
+    size_t kl = r->klen;
+    if (core_buf_append(&f->tmp, &kl, sizeof kl) ||
+        core_buf_append(&f->tmp, k, kl))
+      rc = fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
+  }
+  return rc;
+}
+
+/* Delete the keys of `cf` starting with `prefix` (as the entry sees them);
+ * *count of them. */
+static int batch_delete_prefix(store_fsm *f, int cf, store_slice prefix,
+                               int64_t *count) {
+  int rc = batch_keys(f, cf, prefix);
+  if (rc) return rc;
+  *count = 0;
+  for (size_t off = 0; off < f->tmp.len; (*count)++) {
+    size_t kl;
+    memcpy(&kl, f->tmp.data + off, sizeof kl);
+    off += sizeof kl;
+    wb_del(f, cf, (store_slice){f->tmp.data + off, kl});
+    off += kl;
+  }
+  return WIRE_OK;
 }
 
 static store_slice buf_slice(const core_buf *b) {
@@ -172,7 +251,7 @@ static bool slice_eq(store_slice a, const core_buf *b) {
 /* ---- command handlers
  * --------------------------------------------------------------
  *
- * Each handler adds its writes to f->wb and fills *res.  A negative return
+ * Each handler adds its writes to the write log and fills *res.  A negative return
  * means a storage failure: the whole entry is abandoned. */
 
 typedef int (*apply_fn)(store_fsm *f, const store_cmd *c, store_result *res);
@@ -320,40 +399,9 @@ static int apply_pipeline_delete(store_fsm *f, const store_cmd *c,
 
   if (store_ckpt_key(&f->key, name, STORE_CKPT_POS, (store_slice){NULL, 0}))
     return fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
-  /* Collect the keys first (length-prefixed in f->tmp), then delete:
-   * changing the batch under its own iterator is not allowed. */
-  f->tmp.len = 0;
-  rocksdb_iterator_t *base = rocksdb_create_iterator_cf(
-      f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_CHECKPOINTS]);
-  rocksdb_iterator_t *it = rocksdb_writebatch_wi_create_iterator_with_base_cf(
-      f->wb, base, f->rk.cf[STORE_CF_CHECKPOINTS]);
-  rc = WIRE_OK;
-  for (rocksdb_iter_seek(it, f->key.data, f->key.len); rocksdb_iter_valid(it);
-       rocksdb_iter_next(it)) {
-    size_t kl;
-    const char *k = rocksdb_iter_key(it, &kl);
-    if (kl < f->key.len || memcmp(k, f->key.data, f->key.len)) break;
-    if (core_buf_append(&f->tmp, &kl, sizeof kl) ||
-        core_buf_append(&f->tmp, k, kl)) {
-      rc = fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
-      break;
-    }
-  }
-  char *rerr = NULL;
-  rocksdb_iter_get_error(it, &rerr);
-  rocksdb_iter_destroy(it);
-  if (rerr) {
-    rc = fsm_fail(f, WIRE_EIO, "rocksdb iterate: %s", rerr);
-    rocksdb_free(rerr);
-  }
+  int64_t gone;
+  rc = batch_delete_prefix(f, STORE_CF_CHECKPOINTS, buf_slice(&f->key), &gone);
   if (rc) return rc;
-  for (size_t off = 0; off < f->tmp.len;) {
-    size_t kl;
-    memcpy(&kl, f->tmp.data + off, sizeof kl);
-    off += sizeof kl;
-    wb_del(f, STORE_CF_CHECKPOINTS, (store_slice){f->tmp.data + off, kl});
-    off += kl;
-  }
   res->status = found ? STORE_OK : STORE_NOTFOUND;
   return WIRE_OK;
 }
@@ -687,43 +735,9 @@ static int apply_kv_incrby(store_fsm *f, const store_cmd *c,
   return incr_key(f, c->u.kv.key, c->u.kv.delta, &c->u.kv.now, res);
 }
 
-/* Delete every key of family `cf` (as the batch sees it); *count of them.
- * Keys are collected first: the batch may not change under its iterator. */
+/* Delete every key of family `cf` (as the batch sees it); *count of them. */
 static int wipe_cf(store_fsm *f, int cf, int64_t *count) {
-  f->tmp.len = 0;
-  rocksdb_iterator_t *base =
-      rocksdb_create_iterator_cf(f->rk.db, f->rk.ro, f->rk.cf[cf]);
-  rocksdb_iterator_t *it =
-      rocksdb_writebatch_wi_create_iterator_with_base_cf(f->wb, base,
-                                                         f->rk.cf[cf]);
-  int rc = WIRE_OK;
-  for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
-       rocksdb_iter_next(it)) {
-    size_t kl;
-    const char *k = rocksdb_iter_key(it, &kl);
-    if (core_buf_append(&f->tmp, &kl, sizeof kl) ||
-        core_buf_append(&f->tmp, k, kl)) {
-      rc = fsm_fail(f, WIRE_ENOMEM, "apply: out of memory");
-      break;
-    }
-  }
-  char *rerr = NULL;
-  rocksdb_iter_get_error(it, &rerr);
-  rocksdb_iter_destroy(it);
-  if (rerr) {
-    rc = fsm_fail(f, WIRE_EIO, "rocksdb iterate: %s", rerr);
-    rocksdb_free(rerr);
-  }
-  if (rc) return rc;
-  *count = 0;
-  for (size_t off = 0; off < f->tmp.len; (*count)++) {
-    size_t kl;
-    memcpy(&kl, f->tmp.data + off, sizeof kl);
-    off += sizeof kl;
-    wb_del(f, cf, (store_slice){f->tmp.data + off, kl});
-    off += kl;
-  }
-  return WIRE_OK;
+  return batch_delete_prefix(f, cf, (store_slice){"", 0}, count);
 }
 
 /* KV_FLUSH: every key is counted, expired ones too (they were still
@@ -943,7 +957,6 @@ int store_fsm_open(const char *dir, const store_fsm_options *opt,
   int rc = store_rocks_open(&f->rk, dir, f->err, sizeof f->err);
   if (!rc) rc = load_meta(f);
   if (!rc) {
-    f->wb = rocksdb_writebatch_wi_create(0, 1);
     f->pb = rocksdb_writebatch_create();
     rc = reserve_results(f, 16);
   }
@@ -968,7 +981,6 @@ void store_fsm_close(store_fsm *f) {
   if (f->live_snaps)
     core_logf(f->log, WIRE_LOG_ERROR, "store",
               "closing with %d snapshot(s) still open", f->live_snaps);
-  if (f->wb) rocksdb_writebatch_wi_destroy(f->wb);
   if (f->pb) rocksdb_writebatch_destroy(f->pb);
   core_free(f->wslots);
   core_buf_free(&f->wlog);
@@ -1027,23 +1039,23 @@ static int commit_batch(store_fsm *f, uint64_t index) {
   char be[8];
   store_be64_put(be, index);
   wb_put(f, STORE_CF_META, store_str(STORE_META_APPLIED), (store_slice){be, 8});
-  char *rerr = NULL;
-  if (f->wlog_failed) {
-    rocksdb_write_writebatch_wi(f->rk.db, f->rk.wo, f->wb, &rerr);
-  } else {
-    for (size_t i = 0; i < f->wcap; i++) {
-      if (!f->wslots[i]) continue;
-      const char *k;
-      const wrec *r = wlog_at(f, f->wslots[i] - 1, &k);
-      if (r->del)
-        rocksdb_writebatch_delete_cf(f->pb, f->rk.cf[r->cf], k, r->klen);
-      else
-        rocksdb_writebatch_put_cf(f->pb, f->rk.cf[r->cf], k, r->klen,
-                                  k + r->klen, r->vlen);
-    }
-    rocksdb_write(f->rk.db, f->rk.wo, f->pb, &rerr);
-    rocksdb_writebatch_clear(f->pb);
+  if (f->wlog_failed) { /* a write is missing: nothing of the entry goes */
+    batch_clear(f);
+    return fsm_fail(f, WIRE_ENOMEM, "apply %" PRIu64 ": %s", index, WLOG_OOM);
   }
+  char *rerr = NULL;
+  for (size_t i = 0; i < f->wcap; i++) {
+    if (!f->wslots[i]) continue;
+    const char *k;
+    const wrec *r = wlog_at(f, f->wslots[i] - 1, &k);
+    if (r->del)
+      rocksdb_writebatch_delete_cf(f->pb, f->rk.cf[r->cf], k, r->klen);
+    else
+      rocksdb_writebatch_put_cf(f->pb, f->rk.cf[r->cf], k, r->klen,
+                                k + r->klen, r->vlen);
+  }
+  rocksdb_write(f->rk.db, f->rk.wo, f->pb, &rerr);
+  rocksdb_writebatch_clear(f->pb);
   cache_committed(f, rerr == NULL);
   batch_clear(f);
   if (rerr) {

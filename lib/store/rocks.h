@@ -85,10 +85,8 @@ struct store_fsm {
   store_rocks rk;
   const core_log *log;
   uint64_t applied; /* mirror of meta/applied */
-  /* Per-apply scratch, reused: the batch of the entry being applied (with
-   * an index, so that a command reads what earlier commands of the same
-   * batch wrote), the results, key and value buffers. */
-  rocksdb_writebatch_wi_t *wb;
+  /* Per-apply scratch, reused: the results, key and value buffers (the
+   * entry's writes are in the write log below). */
   store_result *res;
   size_t res_cap;
   core_buf key, val, tmp;
@@ -99,8 +97,8 @@ struct store_fsm {
   core_buf rbytes;      /* result bytes of the entry being applied */
   /* The writes of the entry being applied, last one per (family, key):
    * records in wlog, a hash index of them in wslots (offset + 1); what is
-   * written to RocksDB (see commit_batch).  wlog_failed: out of memory,
-   * the indexed batch is written as is. */
+   * read back by later commands of the entry and written to RocksDB (see
+   * commit_batch).  wlog_failed: out of memory: the entry fails. */
   core_buf wlog;
   size_t *wslots, wcap, wn;
   bool wlog_failed;

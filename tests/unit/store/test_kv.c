@@ -689,6 +689,92 @@ static store_cmd random_cmd(uint64_t *rs, char (*keys)[8], char *val) {
   return c;
 }
 
+/* Entries of random kv commands (no expiries) against a model: every
+ * result and, after each entry, every key.  Commands of one entry must see
+ * the writes of those before them (reads through the entry's write log),
+ * FLUSH must count what the entry itself wrote and not what it deleted,
+ * and RocksDB must end up with the last write per key. */
+static void test_batch_model(void **state) {
+  fx *x = *state;
+  enum { NK = 12 };
+  static char keys[NK][8];
+  char model[NK][24];
+  bool have[NK] = {false};
+  for (int i = 0; i < NK; i++) snprintf(keys[i], sizeof keys[i], "m%02d", i);
+  uint64_t rs = 0x2545f4914f6cdd1dull;
+  static char vals[16][24];
+  store_cmd items[16];
+  int kind[16], ki[16];
+  for (int step = 0; step < 3000; step++) {
+    size_t n = 1 + (size_t)(rng_next(&rs) % 16);
+    for (size_t j = 0; j < n; j++) {
+      int k = (int)(rng_next(&rs) % NK), r = (int)(rng_next(&rs) % 100);
+      ki[j] = k;
+      if (r < 35) {
+        kind[j] = 0; /* SET */
+        snprintf(vals[j], sizeof vals[j], "v%d", (int)(rng_next(&rs) % 50));
+        items[j] = kv(STORE_CMD_KV_SET, keys[k], vals[j], 0, 0);
+      } else if (r < 55) {
+        kind[j] = 1; /* DEL */
+        items[j] = kv(STORE_CMD_KV_DEL, keys[k], NULL, 0, 0);
+      } else if (r < 75) {
+        kind[j] = 2; /* INCRBY (on a non-number: NOTINT) */
+        items[j] = kv(STORE_CMD_KV_INCRBY, keys[k], NULL, 0, 0);
+        items[j].u.kv.delta = (int64_t)(rng_next(&rs) % 7) - 3;
+      } else if (r < 97) {
+        kind[j] = 3; /* GET */
+        items[j] = kv(STORE_CMD_KV_GET, keys[k], NULL, 0, 0);
+      } else {
+        kind[j] = 4; /* FLUSH */
+        items[j] = kv(STORE_CMD_KV_FLUSH, NULL, NULL, 0, 0);
+      }
+    }
+    const store_result *res = run_batch(x, items, n);
+    for (size_t j = 0; j < n; j++) {
+      int k = ki[j];
+      switch (kind[j]) {
+        case 0:
+          assert_int_equal(res[j].status, STORE_OK);
+          memcpy(model[k], vals[j], sizeof model[k]);
+          have[k] = true;
+          break;
+        case 1:
+          assert_int_equal(res[j].status, have[k] ? STORE_OK : STORE_NOTFOUND);
+          have[k] = false;
+          break;
+        case 2: {
+          char *end = NULL;
+          long long cur = have[k] ? strtoll(model[k], &end, 10) : 0;
+          if (have[k] && (*end || model[k][0] == 'v')) {
+            assert_int_equal(res[j].status, STORE_NOTINT);
+            break;
+          }
+          assert_int_equal(res[j].status, STORE_OK);
+          cur += items[j].u.kv.delta;
+          assert_int_equal(res[j].value, cur);
+          snprintf(model[k], sizeof model[k], "%lld", cur);
+          have[k] = true;
+          break;
+        }
+        case 3:
+          assert_int_equal(res[j].status, have[k] ? STORE_OK : STORE_NOTFOUND);
+          if (have[k]) {
+            assert_int_equal(res[j].bytes.len, strlen(model[k]));
+            assert_memory_equal(res[j].bytes.ptr, model[k], res[j].bytes.len);
+          }
+          break;
+        default: {
+          int64_t count = 0;
+          for (int i = 0; i < NK; i++) count += have[i], have[i] = false;
+          assert_int_equal(res[j].status, STORE_OK);
+          assert_int_equal(res[j].value, count);
+        }
+      }
+    }
+    for (int i = 0; i < NK; i++) assert_value(x->f, keys[i], have[i] ? model[i] : NULL);
+  }
+}
+
 /* Whatever the commands, single or batched, a cached read answers what
  * RocksDB answers (values, deletions, expiries set, changed, reached). */
 static void test_read_cache_coherent(void **state) {
@@ -773,6 +859,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_kv_rename_copy, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_last_write_wins, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_batch_model, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_cache_coherent, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_read_cache_restore, setup,
