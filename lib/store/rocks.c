@@ -60,6 +60,12 @@ int store_rocks_open(store_rocks *r, const char *dir, char *err, size_t errsz) {
   rocksdb_options_set_wal_recovery_mode(r->opts, 2);
   rocksdb_options_set_keep_log_file_num(r->opts, 4);
   rocksdb_options_set_max_log_file_size(r->opts, 4u << 20);
+  /* RocksDB's info LOG file keeps only its header (the options, at open).
+   * Debian's librocksdb is built with assertions on, and its logger
+   * asserts on the next line after a failed write: with the disk full, the
+   * error handler's own log line aborted the process.  Errors reach the
+   * node's log through the statuses RocksDB returns (fsm.c). */
+  rocksdb_options_set_info_log_level(r->opts, 5); /* HEADER_LEVEL */
   r->ro = rocksdb_readoptions_create();
   r->wo = rocksdb_writeoptions_create();
   rocksdb_writeoptions_set_sync(r->wo, 0); /* see the comment at the top */
