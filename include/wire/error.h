@@ -43,7 +43,8 @@ extern "C" {
   X(ECORRUPT, -17, "data corrupted")                                     \
   X(EFAILED, -18, "operation failed")                                    \
   X(ENOLEADER, -19, "no leader known")                                   \
-  X(EMISMATCH, -20, "compare failed")
+  X(EMISMATCH, -20, "compare failed")                                    \
+  X(ENOSPC, -21, "no space left on device")
 
 /** Error codes.  WIRE_OK is 0, failures are negative. */
 typedef enum wire_error {

@@ -129,6 +129,17 @@ static void fail_all(node_reqlist *l, int rc, const char *msg) {
   while ((r = node_reqlist_pop(l))) node_req_fail(r, rc, "%s", msg);
 }
 
+/* The store's failure code (0: it takes writes), with what happened in
+ * msg ("the store on node 1 cannot write (...)"). */
+static int store_down(wire_node *n, char *msg, size_t size) {
+  const char *why;
+  int rc = store_fsm_failure(n->fsm, &why);
+  if (rc)
+    snprintf(msg, size, "the store on node %llu cannot write (%s)",
+             (unsigned long long)n->cfg.id, why);
+  return rc;
+}
+
 /* ---- raft helpers ---------------------------------------------------------- */
 
 static wire_node_role role_of(int state) {
@@ -198,7 +209,16 @@ typedef struct node_prop {
   node_req **reqs;
   size_t n;
   node_req *entry; /* NODE_OP_ENTRY proposed as is (reqs unused) */
+  struct node_prop *prev, *next; /* n->live_props while in flight */
+  bool answered; /* the requests were failed already (fail_inflight) */
 } node_prop;
+
+static void live_unlink(wire_node *n, node_prop *p) {
+  if (p->prev) p->prev->next = p->next;
+  else if (n->live_props == p) n->live_props = p->next;
+  if (p->next) p->next->prev = p->prev;
+  p->prev = p->next = NULL;
+}
 
 static void prop_free(node_prop *p) {
   core_free(p->reqs);
@@ -248,7 +268,12 @@ static void apply_cb(struct raft_apply *areq, int status, void *result) {
   node_prop *p = areq->data;
   wire_node *n = p->node;
   n->inflight--;
+  live_unlink(n, p);
   if (!p->entry) n->group_expect = p->n + n->writes.n;
+  if (p->answered) { /* its clients were told already (fail_inflight) */
+    prop_free(p);
+    return;
+  }
   const store_apply_result *ar = result;
   if (p->entry) {
     if (status)
@@ -290,6 +315,9 @@ static void propose(wire_node *n, node_prop *p, struct raft_buffer buf) {
     return;
   }
   n->inflight++;
+  p->next = n->live_props;
+  if (p->next) p->next->prev = p;
+  n->live_props = p;
   atomic_fetch_add(&n->n_entries, 1);
   atomic_fetch_add(&n->n_commands, p->entry ? 1 : p->n);
 }
@@ -321,6 +349,15 @@ static void forwarded_done(node_req *entry, int rc, const store_result *res,
 /* Take up to GROUP_MAX_* requests off `writes` and encode them into one
  * entry.  Requests whose command does not encode fail on their own. */
 static void flush_writes(wire_node *n) {
+  char why[400];
+  int down = n->writes.n && is_leader(n) ? store_down(n, why, sizeof why) : 0;
+  if (down) { /* refused: nothing of them is written */
+    node_req *r;
+    while ((r = node_reqlist_pop(&n->writes)))
+      node_req_fail(r, down, "%s; not written, retry when it has recovered",
+                    why);
+    return;
+  }
   while (n->writes.n &&
          (!is_leader(n) || n->inflight < GROUP_MAX_INFLIGHT)) {
     node_prop *p = core_calloc(1, sizeof *p);
@@ -411,6 +448,7 @@ typedef struct node_barrier {
   struct raft_barrier req;
   wire_node *node;
   node_reqlist reads;
+  struct node_barrier *prev, *next; /* n->live_barriers while in flight */
 } node_barrier;
 
 static void serve_read(wire_node *n, node_req *r) {
@@ -429,6 +467,9 @@ static void barrier_cb(struct raft_barrier *breq, int status) {
   node_barrier *b = breq->data;
   wire_node *n = b->node;
   n->barriers_inflight--;
+  if (b->prev) b->prev->next = b->next;
+  else if (n->live_barriers == b) n->live_barriers = b->next;
+  if (b->next) b->next->prev = b->prev;
   node_req *r;
   while ((r = node_reqlist_pop(&b->reads))) {
     if (status)
@@ -457,6 +498,15 @@ static void flush_reads(wire_node *n) {
     }
     return;
   }
+  char why[400];
+  int down = store_down(n, why, sizeof why);
+  if (down) { /* the barrier would wait behind the entry that cannot apply */
+    node_req *r;
+    while ((r = node_reqlist_pop(&n->reads)))
+      node_req_fail(r, down, "%s: a linearizable read waits for it; stale "
+                    "reads work", why);
+    return;
+  }
   node_barrier *b = core_calloc(1, sizeof *b);
   if (!b) {
     fail_all(&n->reads, WIRE_ENOMEM, "out of memory");
@@ -475,6 +525,9 @@ static void flush_reads(wire_node *n) {
   }
   atomic_fetch_add(&n->n_barriers, 1);
   n->barriers_inflight++;
+  b->next = n->live_barriers;
+  if (b->next) b->next->prev = b;
+  n->live_barriers = b;
 }
 
 /* ---- dispatch ---------------------------------------------------------------- */
@@ -518,6 +571,7 @@ bool node_ready(wire_node *n, char *why, size_t size) {
     snprintf(why, size, "node is not running");
     return false;
   }
+  if (store_down(n, why, size)) return false;
   if (!leader_id(n)) {
     snprintf(why, size, "no leader known");
     return false;
@@ -594,8 +648,14 @@ void node_dispatch(wire_node *n, node_req *req) {
         return;
       }
       store_cmd cmd;
-      char err[200];
-      int rc = store_cmd_decode(req->data, req->data_len, &cmd, err, sizeof err);
+      char err[400];
+      int rc = store_down(n, err, sizeof err);
+      if (rc) {
+        node_req_fail(req, rc, "%s; not written, retry when it has recovered",
+                      err);
+        return;
+      }
+      rc = store_cmd_decode(req->data, req->data_len, &cmd, err, sizeof err);
       if (rc) {
         node_req_fail(req, rc, "forwarded entry: %s", err);
         return;
@@ -719,6 +779,86 @@ static void on_flush(uv_prepare_t *h) {
     flush_reads(n);
 }
 
+static unsigned voter_count(const wire_node *n) {
+  unsigned voters = 0;
+  for (unsigned i = 0; i < n->raft.configuration.n; i++)
+    voters += n->raft.configuration.servers[i].role == RAFT_VOTER;
+  return voters;
+}
+
+typedef struct handover {
+  struct raft_transfer t;
+  wire_node *node;
+} handover;
+
+static void handover_cb(struct raft_transfer *t) {
+  handover *h = t->data;
+  raft_id id = 0;
+  const char *addr = NULL;
+  raft_leader(&h->node->raft, &id, &addr);
+  LOG(h->node, WIRE_LOG_INFO, "leadership handed over: leader now %llu",
+      (unsigned long long)id);
+  core_free(h);
+}
+
+/* Answer every client write and linearizable read in flight: they wait
+ * for an entry this node cannot apply. */
+static void fail_inflight(wire_node *n, const char *why) {
+  char msg[600];
+  snprintf(msg, sizeof msg, "outcome unknown: %s; the write is in the raft "
+           "log and is applied when the store has recovered", why);
+  for (node_prop *p = n->live_props; p; p = p->next) {
+    if (p->answered) continue;
+    p->answered = true;
+    if (p->entry) node_req_fail(p->entry, WIRE_ETIMEDOUT, "%s", msg);
+    for (size_t i = 0; i < p->n; i++)
+      node_req_fail(p->reqs[i], WIRE_ETIMEDOUT, "%s", msg);
+  }
+  snprintf(msg, sizeof msg, "%s: a linearizable read waits for it; stale "
+           "reads work", why);
+  for (node_barrier *b = n->live_barriers; b; b = b->next)
+    fail_all(&b->reads, WIRE_ETIMEDOUT, msg);
+}
+
+static void nudge_cb(struct raft_barrier *req, int status) {
+  (void)status;
+  core_free(req);
+}
+
+/* A store that cannot write (a full disk): say so once, answer what waits
+ * for it, and as leader hand leadership to a member that can apply. */
+static void check_store(wire_node *n, int state) {
+  char why[400];
+  int down = store_down(n, why, sizeof why);
+  if (down && n->store_failed && !store_fsm_recover(n->fsm)) {
+    down = 0;
+    /* What is committed but not applied waits for raft's next apply
+     * round, which a new entry starts; a barrier is one. */
+    struct raft_barrier *b = state == RAFT_LEADER ? core_calloc(1, sizeof *b)
+                                                  : NULL;
+    if (b && raft_barrier(&n->raft, b, nudge_cb)) core_free(b);
+  }
+  if (down && !n->store_failed) {
+    LOG(n, WIRE_LOG_ERROR, "%s", why);
+    if (state == RAFT_LEADER && voter_count(n) > 1) {
+      handover *h = core_calloc(1, sizeof *h);
+      if (h) {
+        h->node = n;
+        h->t.data = h;
+        if (raft_transfer(&n->raft, &h->t, 0, handover_cb) == 0)
+          LOG(n, WIRE_LOG_WARN, "handing leadership over: this node's store "
+                                "cannot apply");
+        else
+          core_free(h);
+      }
+    }
+  } else if (!down && n->store_failed) {
+    LOG(n, WIRE_LOG_INFO, "the store takes writes again");
+  }
+  n->store_failed = down;
+  if (down) fail_inflight(n, why);
+}
+
 static void on_tick(uv_timer_t *h) {
   wire_node *n = h->data;
   if (n->closing) return;
@@ -730,8 +870,22 @@ static void on_tick(uv_timer_t *h) {
         (unsigned long long)n->raft.current_term);
     n->last_state = state;
   }
+  if (state == RAFT_UNAVAILABLE) {
+    /* libraft 0.15 stops for good when a follower cannot apply a committed
+     * entry or its own log cannot be written (a full disk): exit, so that
+     * a restart once there is room loads the log and carries on. */
+    char why[400];
+    if (!store_down(n, why, sizeof why))
+      snprintf(why, sizeof why, "its log or snapshot storage failed (%s)",
+               *raft_errmsg(&n->raft) ? raft_errmsg(&n->raft) : "no detail");
+    node_fatal(n, "raft stopped: %s; restart the node once the cause (a full "
+                  "disk?) is gone: nothing committed is lost",
+               why);
+    return;
+  }
   if (state == RAFT_LEADER && n->meta_term != n->raft.current_term)
     propose_own_meta(n);
+  check_store(n, state);
   unpark(n, core_monotonic_ns());
   pthread_mutex_lock(&n->mu);
   bool stop = n->stop_requested;
@@ -1122,10 +1276,7 @@ static void start_close(wire_node *n) {
   /* A leader with another voter hands leadership over first so that the
    * cluster does not wait for an election timeout. */
   if (n->raft_inited && raft_state(&n->raft) == RAFT_LEADER) {
-    unsigned voters = 0;
-    for (unsigned i = 0; i < n->raft.configuration.n; i++)
-      voters += n->raft.configuration.servers[i].role == RAFT_VOTER;
-    if (voters > 1) {
+    if (voter_count(n) > 1) {
       transfer_req *tr = core_calloc(1, sizeof *tr);
       if (tr) {
         tr->node = n;

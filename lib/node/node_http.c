@@ -170,6 +170,8 @@ static const char *err_code(int rc) {
       return "exists";
     case WIRE_ENOMEM:
       return "out_of_memory";
+    case WIRE_ENOSPC:
+      return "insufficient_storage";
     default:
       return "internal";
   }
@@ -193,6 +195,8 @@ static int err_status(int rc) {
     case WIRE_EMISMATCH:
     case WIRE_EEXISTS:
       return 409;
+    case WIRE_ENOSPC:
+      return 507;
     default:
       return 500;
   }

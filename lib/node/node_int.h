@@ -159,6 +159,11 @@ struct wire_node {
   node_reqlist parked;  /* waiting for a leader to be known */
   unsigned inflight;    /* raft entries proposed, not yet applied */
   unsigned barriers_inflight; /* raft barriers proposed, not yet applied */
+  /* Client writes and read barriers in flight (node.c), failed at once
+   * when the store cannot write (store_fsm_failure). */
+  struct node_prop *live_props;
+  struct node_barrier *live_barriers;
+  int store_failed; /* the failure code last seen by on_tick, or 0 */
   uv_poll_t linger;       /* linger_fd: wakes the loop when a group is due */
   int linger_fd;          /* timerfd; -1 until thread_setup made it */
   bool linger_inited;     /* `linger` initialised (closed at shutdown) */

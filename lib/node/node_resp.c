@@ -372,6 +372,8 @@ static void reply_failure(wire_node *n, core_buf *out, int rc,
     reply_moved(n, out);
   else if (rc == WIRE_ENOLEADER)
     resp_error(out, "CLUSTERDOWN %s", msg);
+  else if (rc == WIRE_ENOSPC) /* as redis-server when its AOF write fails */
+    resp_error(out, "MISCONF %s", msg);
   else
     resp_error(out, "ERR %s", msg);
 }

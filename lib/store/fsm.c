@@ -33,6 +33,7 @@
 
 static int fsm_fail(store_fsm *f, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+#define db_gone store_fsm_db_gone
 static int fsm_fail(store_fsm *f, int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -154,6 +155,8 @@ static void wb_del(store_fsm *f, int cf, store_slice k) {
 static void batch_clear(store_fsm *f) { wlog_reset(f); }
 
 #define WLOG_OOM "apply: out of memory (write log)"
+/* How often a failed store tries to reopen RocksDB. */
+#define STORE_REOPEN_NS 1000000000
 
 /* Read `key` of family `cf` as the entry being applied sees it (its own
  * earlier writes included).  *found false when absent. */
@@ -954,7 +957,10 @@ int store_fsm_open(const char *dir, const store_fsm_options *opt,
   vcache_init(&f->vc, opt && opt->no_read_cache ? 0
                       : opt && opt->read_cache_bytes ? opt->read_cache_bytes
                                                      : STORE_READ_CACHE_DEFAULT);
-  int rc = store_rocks_open(&f->rk, dir, f->err, sizeof f->err);
+  f->dir = core_strdup(dir);
+  int rc = f->dir ? store_rocks_open(&f->rk, dir, f->err, sizeof f->err)
+                  : core_msg(f->err, sizeof f->err, WIRE_ENOMEM,
+                             "out of memory");
   if (!rc) rc = load_meta(f);
   if (!rc) {
     f->pb = rocksdb_writebatch_create();
@@ -985,6 +991,7 @@ void store_fsm_close(store_fsm *f) {
   core_free(f->wslots);
   core_buf_free(&f->wlog);
   store_rocks_close(&f->rk);
+  core_free(f->dir);
   core_free(f->res);
   core_free(f->roff);
   core_buf_free(&f->ekey);
@@ -1059,8 +1066,13 @@ static int commit_batch(store_fsm *f, uint64_t index) {
   cache_committed(f, rerr == NULL);
   batch_clear(f);
   if (rerr) {
-    int rc = fsm_fail(f, WIRE_EIO, "apply %" PRIu64 ": rocksdb write: %s",
-                      index, rerr);
+    /* RocksDB now refuses every write until it is reopened (a failed WAL
+     * append is a hard error for it). */
+    f->wfail = strstr(rerr, "No space left") ? WIRE_ENOSPC : WIRE_EIO;
+    snprintf(f->wfail_msg, sizeof f->wfail_msg, "rocksdb write: %s", rerr);
+    f->wfail_retry_ns = core_monotonic_ns() + STORE_REOPEN_NS;
+    int rc = fsm_fail(f, f->wfail, "apply %" PRIu64 ": %s; retrying every "
+                      "second", index, f->wfail_msg);
     rocksdb_free(rerr);
     return rc;
   }
@@ -1068,11 +1080,63 @@ static int commit_batch(store_fsm *f, uint64_t index) {
   return WIRE_OK;
 }
 
+/* RocksDB is closed: a reopen after a failed write failed too (the next
+ * apply tries again). */
+int store_fsm_db_gone(store_fsm *f) {
+  return core_msg(f->err, sizeof f->err, f->wfail ? f->wfail : WIRE_EIO,
+                  "the store is closed after \"%s\" (it reopens when it "
+                  "can)", f->wfail_msg);
+}
+
+int store_fsm_failure(const store_fsm *f, const char **msg) {
+  if (msg) *msg = f->wfail ? f->wfail_msg : "";
+  return f->wfail;
+}
+
+/* After a failed write: reopen RocksDB (at most every STORE_REOPEN_NS) so
+ * that it takes writes again once the cause (a full disk) is gone. */
+static int recover_writes(store_fsm *f) {
+  int64_t now = core_monotonic_ns();
+  if (now < f->wfail_retry_ns || f->live_snaps) {
+    core_msg(f->err, sizeof f->err, f->wfail, "%s", f->wfail_msg);
+    return f->wfail;
+  }
+  f->wfail_retry_ns = now + STORE_REOPEN_NS;
+  store_rocks_close(&f->rk);
+  char err[300];
+  int rc = store_rocks_open(&f->rk, f->dir, err, sizeof err);
+  if (!rc) rc = load_meta(f);
+  else snprintf(f->err, sizeof f->err, "%s", err);
+  if (rc) {
+    /* Closed or half open: reads must not use it.  The next attempt opens
+     * it again; until then reads fail with this error. */
+    core_logf(f->log, WIRE_LOG_WARN, "store",
+              "reopening the store after \"%s\" failed: %s", f->wfail_msg,
+              f->err);
+    return f->wfail;
+  }
+  vcache_clear(&f->vc);
+  core_logf(f->log, WIRE_LOG_INFO, "store",
+            "store reopened after \"%s\": writes resume at index %" PRIu64,
+            f->wfail_msg, f->applied + 1);
+  f->wfail = WIRE_OK;
+  f->wfail_msg[0] = '\0';
+  return WIRE_OK;
+}
+
+int store_fsm_recover(store_fsm *f) {
+  return f->wfail ? recover_writes(f) : WIRE_OK;
+}
+
 int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
                     const store_result **res, size_t *n) {
   *res = f->res;
   *n = 1;
   memset(f->res, 0, sizeof *f->res);
+  if (f->wfail) {
+    int rc = recover_writes(f);
+    if (rc) return rc;
+  }
   if (index <= f->applied) {
     f->res[0].status = STORE_SKIPPED;
     return WIRE_OK;
@@ -1158,6 +1222,7 @@ static int exp_read(store_fsm *f, store_slice key, uint64_t *ms) {
 }
 
 int store_fsm_get(store_fsm *f, store_slice key, core_buf *val) {
+  if (!f->rk.db) return db_gone(f);
   const char *cv;
   size_t cl;
   uint64_t ms;
@@ -1184,6 +1249,7 @@ int store_fsm_get(store_fsm *f, store_slice key, core_buf *val) {
 
 int store_fsm_expiry(store_fsm *f, store_slice key, uint64_t now,
                      uint64_t *expire) {
+  if (!f->rk.db) return db_gone(f);
   *expire = 0;
   int rc = store_rocks_get(&f->rk, STORE_CF_KV, NULL, key, &f->tmp, f->err,
                            sizeof f->err);
@@ -1195,6 +1261,7 @@ int store_fsm_expiry(store_fsm *f, store_slice key, uint64_t now,
 
 int store_fsm_due(store_fsm *f, uint64_t now, size_t limit, store_scan_cb cb,
                   void *ud) {
+  if (!f->rk.db) return db_gone(f);
   if (!f->has_exp) return WIRE_OK;
   rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
       f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_EXPIRES]);
@@ -1222,6 +1289,7 @@ int store_fsm_due(store_fsm *f, uint64_t now, size_t limit, store_scan_cb cb,
 }
 
 int store_fsm_member_resp(store_fsm *f, uint64_t id, core_buf *resp_addr) {
+  if (!f->rk.db) return db_gone(f);
   if (member_resp_key(&f->key, id)) return WIRE_ENOMEM;
   return store_rocks_get(&f->rk, STORE_CF_META, NULL, buf_slice(&f->key),
                          resp_addr, f->err, sizeof f->err);
@@ -1229,6 +1297,7 @@ int store_fsm_member_resp(store_fsm *f, uint64_t id, core_buf *resp_addr) {
 
 int store_fsm_pipeline_get(store_fsm *f, store_slice name, core_buf *buf,
                            store_pipeline *out) {
+  if (!f->rk.db) return db_gone(f);
   int rc = store_rocks_get(&f->rk, STORE_CF_PIPELINES, NULL, name, buf, f->err,
                            sizeof f->err);
   if (rc) return rc;
@@ -1240,6 +1309,7 @@ int store_fsm_pipeline_get(store_fsm *f, store_slice name, core_buf *buf,
 }
 
 int store_fsm_pipeline_scan(store_fsm *f, store_pipeline_cb cb, void *ud) {
+  if (!f->rk.db) return db_gone(f);
   rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
       f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_PIPELINES]);
   int rc = WIRE_OK;
@@ -1269,6 +1339,7 @@ int store_fsm_pipeline_scan(store_fsm *f, store_pipeline_cb cb, void *ud) {
 
 int store_fsm_checkpoint_scan(store_fsm *f, store_slice pipeline,
                               store_ckpt_cb cb, void *ud) {
+  if (!f->rk.db) return db_gone(f);
   if (store_ckpt_key(&f->key, pipeline, STORE_CKPT_POS, (store_slice){NULL, 0}))
     return WIRE_ENOMEM;
   rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
@@ -1307,6 +1378,7 @@ uint64_t store_fsm_pipelines_version(const store_fsm *f) {
 int store_fsm_checkpoint_get(store_fsm *f, store_slice pipeline,
                              store_slice source, core_buf *pos,
                              uint64_t *term) {
+  if (!f->rk.db) return db_gone(f);
   if (store_ckpt_key(&f->key, pipeline, STORE_CKPT_POS, source))
     return WIRE_ENOMEM;
   int rc = store_rocks_get(&f->rk, STORE_CF_CHECKPOINTS, NULL,
@@ -1322,6 +1394,7 @@ int store_fsm_checkpoint_get(store_fsm *f, store_slice pipeline,
 
 int store_fsm_checkpoint_term(store_fsm *f, store_slice pipeline,
                               uint64_t *term) {
+  if (!f->rk.db) return db_gone(f);
   *term = 0;
   if (store_ckpt_key(&f->key, pipeline, STORE_CKPT_FENCE,
                      (store_slice){NULL, 0}))
@@ -1354,6 +1427,7 @@ static bool get_varbytes(const char **p, const char *end, store_slice *out) {
 
 int store_fsm_member_get(store_fsm *f, uint64_t id, core_buf *raft_addr,
                          core_buf *http_addr) {
+  if (!f->rk.db) return db_gone(f);
   if (member_key(&f->key, id)) return WIRE_ENOMEM;
   int rc = store_rocks_get(&f->rk, STORE_CF_META, NULL, buf_slice(&f->key),
                            &f->tmp, f->err, sizeof f->err);
@@ -1385,6 +1459,7 @@ static int slice_cmp(store_slice a, store_slice b) {
 
 int store_fsm_scan(store_fsm *f, store_slice prefix, store_slice after,
                    size_t limit, store_scan_cb cb, void *ud, bool *more) {
+  if (!f->rk.db) return db_gone(f);
   if (more) *more = false;
   rocksdb_iterator_t *it =
       rocksdb_create_iterator_cf(f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_KV]);

@@ -61,6 +61,10 @@ typedef struct store_rocks {
 /* Open or create the database in `dir` with our column families (missing
  * ones are created).  On failure everything is released. */
 int store_rocks_open(store_rocks *r, const char *dir, char *err, size_t errsz);
+
+/* Error for calls on an FSM whose RocksDB is closed (a reopen after a
+ * failed write failed too; store_fsm_apply retries it): sets f->err. */
+int store_fsm_db_gone(struct store_fsm *f);
 void store_rocks_close(store_rocks *r);
 
 /* Point read in family `cf`; value appended to `out` after out->len = 0.
@@ -105,6 +109,10 @@ struct store_fsm {
   rocksdb_writebatch_t *pb;
   size_t *roff;         /* per result: offset in rbytes + 1 (0: none) */
   int live_snaps; /* store_snap objects not yet ended */
+  char *dir;      /* of the database (reopened after a failed write) */
+  int wfail;      /* WIRE_OK, or the code of a failed RocksDB write */
+  char wfail_msg[300];
+  int64_t wfail_retry_ns; /* next reopen attempt (monotonic) */
   uint64_t pipes_version; /* store_fsm_pipelines_version() */
   store_vcache vc;        /* point reads of the kv family (vcache.h) */
   char err[WIRE_ERRMSG_SIZE];

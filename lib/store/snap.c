@@ -132,6 +132,7 @@ struct store_snap {
 
 int store_snap_begin(store_fsm *f, store_snap **out) {
   *out = NULL;
+  if (!f->rk.db) return store_fsm_db_gone(f);
   store_snap *s = core_calloc(1, sizeof *s);
   if (!s)
     return core_msg(f->err, sizeof f->err, WIRE_ENOMEM,
@@ -362,6 +363,7 @@ static int wipe_family(store_fsm *f, rocksdb_writebatch_t *wb, int cf) {
 int store_fsm_restore(store_fsm *f, const void *buf, size_t len,
                       bool *skipped) {
   *skipped = false;
+  if (!f->rk.db) return store_fsm_db_gone(f);
   uint64_t index = 0, count = 0;
   int rc = check_header(f, buf, len, &index, &count);
   if (rc) return rc;

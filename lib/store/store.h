@@ -331,10 +331,24 @@ uint64_t store_fsm_applied(const store_fsm *f);
  *
  * Returns WIRE_OK, or a negative code when nothing was applied and the
  * caller must not advance: WIRE_EUNSUPPORTED (entry from newer software:
- * stop rather than diverge), WIRE_EIO (RocksDB), WIRE_ENOMEM.  *res points
- * to FSM-owned memory valid until the next apply or restore. */
+ * stop rather than diverge), WIRE_EIO (RocksDB), WIRE_ENOSPC (RocksDB: the
+ * disk is full), WIRE_ENOMEM.  *res points to FSM-owned memory valid until
+ * the next apply or restore.
+ *
+ * After a failed RocksDB write (a full disk) RocksDB takes no more writes
+ * until it is reopened: the FSM is then failed (store_fsm_failure) and
+ * every apply fails at once, except that at most once per second it first
+ * reopens RocksDB and, when that works, carries on (raft calls apply again
+ * for the same entry: nothing is lost).  Reads keep working meanwhile. */
 int store_fsm_apply(store_fsm *f, uint64_t index, const void *buf, size_t len,
                     const store_result **res, size_t *n);
+
+/* WIRE_OK while RocksDB takes writes; otherwise the code of the failed
+ * write (WIRE_ENOSPC, WIRE_EIO) and *msg what RocksDB said (FSM memory). */
+int store_fsm_failure(const store_fsm *f, const char **msg);
+/* After a failure: reopen RocksDB now if the last attempt is a second old
+ * (store_fsm_apply does the same).  WIRE_OK when it takes writes again. */
+int store_fsm_recover(store_fsm *f);
 
 /* Reads of the current local state (not linearizable by themselves: the
  * caller decides consistency).  A key whose expiry passed by the wall
