@@ -418,6 +418,13 @@ static void route_status(wire_node *n, http_req *hr) {
                   (unsigned long long)atomic_load(&n->n_barriers),
                   (unsigned long long)atomic_load(&n->n_forwarded),
                   (unsigned long long)store_raft_fsm_restores(n->glue));
+  const char *serr;
+  if (store_fsm_failure(n->fsm, &serr)) { /* only while it cannot write */
+    b.len--; /* reopen the object */
+    core_buf_printf(&b, ",\"store_error\":");
+    core_buf_json_string(&b, serr, strlen(serr));
+    core_buf_putc(&b, '}');
+  }
   reply_json(hr, 200, &b);
   core_buf_free(&b);
 }
@@ -456,6 +463,9 @@ static void route_metrics(wire_node *n, http_req *hr) {
        (unsigned long long)atomic_load(&n->n_forwarded)},
       {"wire_http_requests_total", "counter", "HTTP requests received.",
        (unsigned long long)n->n_http},
+      {"wire_store_write_failed", "gauge",
+       "1 while the store cannot write (a full disk), else 0.",
+       store_fsm_failure(n->fsm, NULL) != 0},
       {"wire_http_unauthorized_total", "counter",
        "HTTP requests refused for a missing or wrong bearer token.",
        (unsigned long long)n->n_http_unauthorized},

@@ -72,6 +72,15 @@ class Tmpfs:
         os.unlink(self.ballast)
 
 
+def metric(nd, name):
+    st, _, body = nd.request('GET', '/metrics')
+    expect(st == 200, '/metrics: %s' % st)
+    for ln in body.decode().splitlines():
+        if ln.startswith(name + ' '):
+            return int(ln.split()[1])
+    raise AssertionError('no %s in /metrics' % name)
+
+
 def resp_cmd(port, *args):
     """One command over a raw RESP connection; the reply's first line."""
     with socket.create_connection(('127.0.0.1', port), timeout=10) as s:
@@ -140,6 +149,8 @@ def test_single_node_full(wire_node):
         expect(nd.healthy(), '/healthz on the full disk')
         st, _, body = nd.request('GET', '/readyz')
         expect(st == 503 and b'cannot write' in body, '/readyz on the full disk: %s %s' % (st, body))
+        expect('No space left' in nd.status().get('store_error', ''), '/status store_error')
+        expect(metric(nd, 'wire_store_write_failed') == 1, 'wire_store_write_failed on the full disk')
         nd.alive()  # raises if the process died
 
         fs.free()
@@ -147,6 +158,8 @@ def test_single_node_full(wire_node):
                    'writes to work again after the ballast is gone')
         acked['after'] = b'z'
         wait_until(nd.ready, 10, 'node 1 ready again')
+        expect('store_error' not in nd.status(), '/status store_error after recovery')
+        expect(metric(nd, 'wire_store_write_failed') == 0, 'wire_store_write_failed after recovery')
         for k, v in acked.items():
             st, data = nd.get(k)
             expect(st == 200 and data == v, 'acknowledged %s after recovery: %s' % (k, st))
