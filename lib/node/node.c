@@ -786,19 +786,46 @@ static unsigned voter_count(const wire_node *n) {
   return voters;
 }
 
-typedef struct handover {
+static void finish_close(wire_node *n);
+
+typedef struct transfer_req {
   struct raft_transfer t;
   wire_node *node;
-} handover;
+  bool then_close; /* start_close: finish closing once it is done */
+} transfer_req;
 
-static void handover_cb(struct raft_transfer *t) {
-  handover *h = t->data;
+static void transfer_cb(struct raft_transfer *t) {
+  transfer_req *tr = t->data;
+  wire_node *n = tr->node;
+  bool then_close = tr->then_close;
   raft_id id = 0;
   const char *addr = NULL;
-  raft_leader(&h->node->raft, &id, &addr);
-  LOG(h->node, WIRE_LOG_INFO, "leadership handed over: leader now %llu",
+  raft_leader(&n->raft, &id, &addr);
+  LOG(n, WIRE_LOG_INFO, "leadership transfer %s (leader now %llu)",
+      id && id != n->cfg.id ? "done" : "did not complete",
       (unsigned long long)id);
-  core_free(h);
+  core_free(tr);
+  if (then_close) finish_close(n);
+}
+
+/* As leader with another voter: hand leadership to one (raft picks it).
+ * true when the transfer started (transfer_cb runs when it ends). */
+static bool transfer_leadership(wire_node *n, bool then_close,
+                                const char *why) {
+  if (!n->raft_inited || raft_state(&n->raft) != RAFT_LEADER ||
+      voter_count(n) < 2)
+    return false;
+  transfer_req *tr = core_calloc(1, sizeof *tr);
+  if (!tr) return false;
+  tr->node = n;
+  tr->then_close = then_close;
+  tr->t.data = tr;
+  if (raft_transfer(&n->raft, &tr->t, 0, transfer_cb)) {
+    core_free(tr);
+    return false;
+  }
+  LOG(n, WIRE_LOG_INFO, "transferring leadership %s", why);
+  return true;
 }
 
 /* Answer every client write and linearizable read in flight: they wait
@@ -840,18 +867,7 @@ static void check_store(wire_node *n, int state) {
   }
   if (down && !n->store_failed) {
     LOG(n, WIRE_LOG_ERROR, "%s", why);
-    if (state == RAFT_LEADER && voter_count(n) > 1) {
-      handover *h = core_calloc(1, sizeof *h);
-      if (h) {
-        h->node = n;
-        h->t.data = h;
-        if (raft_transfer(&n->raft, &h->t, 0, handover_cb) == 0)
-          LOG(n, WIRE_LOG_WARN, "handing leadership over: this node's store "
-                                "cannot apply");
-        else
-          core_free(h);
-      }
-    }
+    transfer_leadership(n, false, "away: this node's store cannot apply");
   } else if (!down && n->store_failed) {
     LOG(n, WIRE_LOG_INFO, "the store takes writes again");
   }
@@ -1240,24 +1256,6 @@ static void finish_close(wire_node *n) {
   }
 }
 
-typedef struct transfer_req {
-  struct raft_transfer t;
-  wire_node *node;
-} transfer_req;
-
-static void transfer_cb(struct raft_transfer *t) {
-  transfer_req *tr = t->data;
-  wire_node *n = tr->node;
-  raft_id id = 0;
-  const char *addr = NULL;
-  raft_leader(&n->raft, &id, &addr);
-  LOG(n, WIRE_LOG_INFO, "leadership transfer %s (leader now %llu)",
-      id && id != n->cfg.id ? "done" : "did not complete",
-      (unsigned long long)id);
-  core_free(tr);
-  finish_close(n);
-}
-
 void node_fatal(wire_node *n, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -1275,20 +1273,7 @@ static void start_close(wire_node *n) {
   n->closing = true;
   /* A leader with another voter hands leadership over first so that the
    * cluster does not wait for an election timeout. */
-  if (n->raft_inited && raft_state(&n->raft) == RAFT_LEADER) {
-    if (voter_count(n) > 1) {
-      transfer_req *tr = core_calloc(1, sizeof *tr);
-      if (tr) {
-        tr->node = n;
-        tr->t.data = tr;
-        if (raft_transfer(&n->raft, &tr->t, 0, transfer_cb) == 0) {
-          LOG(n, WIRE_LOG_INFO, "transferring leadership before shutdown");
-          return;
-        }
-        core_free(tr);
-      }
-    }
-  }
+  if (transfer_leadership(n, true, "before shutdown")) return;
   finish_close(n);
 }
 

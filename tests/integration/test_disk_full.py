@@ -202,7 +202,7 @@ def test_leader_full_hands_over(wire_node):
         wait_until(write_once, 30, 'node 1 to exit and the cluster to take writes without it')
         rc = n1.proc.wait()
         log = n1.tail(40)
-        expect(rc == 3 and 'handing leadership over' in log and 'raft stopped' in log and
+        expect(rc == 3 and 'transferring leadership away' in log and 'raft stopped' in log and
                'No space left on device' in log and 'nothing committed is lost' in log,
                'node 1 exit %s:\n%s' % (rc, log))
         n1.proc = None
