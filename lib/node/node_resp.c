@@ -70,6 +70,7 @@ typedef enum rkind {
   K_GETDEL, /* the old value, nil when absent */
   K_INT,    /* :value (INCR family) */
   K_APPEND, /* :length */
+  K_FLOAT,  /* INCRBYFLOAT: the new value */
   K_COUNT,  /* :number of OK results over all requests (DEL) */
   K_GET,    /* a read: the value or nil */
   K_CALL,   /* a read run on the node thread after a barrier */
@@ -423,6 +424,13 @@ static void slot_result(rslot *sl, int rc, const char *err,
         resp_error(o, "ERR string exceeds maximum allowed size "
                       "(proto-max-bulk-len)");
       else resp_error(o, RESP_ERR_OVERFLOW);
+      break;
+    case K_FLOAT:
+      if (r->status == STORE_OK && r->bytes.ptr)
+        resp_bulk(o, r->bytes.ptr, r->bytes.len);
+      else if (r->status == STORE_OK) resp_error(o, "%s", slot_trunc);
+      else if (r->status == STORE_NOTINT) resp_error(o, RESP_ERR_NOTFLOAT);
+      else resp_error(o, "ERR increment would produce NaN or Infinity");
       break;
     case K_COUNT:
       sl->acc += r->status == STORE_OK;
@@ -1170,6 +1178,21 @@ static void cmd_incrby(rctx *x) {
   incr_by(x, d);
 }
 
+/* INCRBYFLOAT key increment: the sum is computed where the entry is
+ * applied (every node alike), as Redis computes it. */
+static void cmd_incrbyfloat(rctx *x) {
+  long double inc;
+  if (!check_key(x, &x->argv[1])) return;
+  if (!store_parse_float(x->argv[2].ptr, x->argv[2].len, &inc)) {
+    resp_error(imm(x->c), RESP_ERR_NOTFLOAT);
+    return;
+  }
+  rslot *sl = write_slot(x, K_FLOAT);
+  if (sl)
+    submit(x, sl, kv_req(sl, STORE_CMD_KV_INCRBYFLOAT, &x->argv[1],
+                         x->argv[2].ptr, x->argv[2].len));
+}
+
 static void cmd_append(rctx *x) {
   if (!check_key(x, &x->argv[1]) || !check_val(x, x->argv[2].len)) return;
   rslot *sl = write_slot(x, K_APPEND);
@@ -1310,6 +1333,32 @@ static void rd_strlen(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
   int rc = get_local(n, &argv[1], out);
   if (rc == WIRE_OK || rc == WIRE_ENOTFOUND)
     resp_int(out, rc ? 0 : (int64_t)n->enc.len);
+}
+
+/* GETRANGE/SUBSTR key start end: Redis's clamping of the byte range. */
+static void rd_getrange(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                        core_buf *out) {
+  (void)c, (void)argc;
+  int64_t start, end;
+  if (!resp_parse_i64(argv[2].ptr, argv[2].len, &start) ||
+      !resp_parse_i64(argv[3].ptr, argv[3].len, &end)) {
+    resp_error(out, RESP_ERR_NOTINT);
+    return;
+  }
+  int rc = get_local(n, &argv[1], out);
+  if (rc != WIRE_OK && rc != WIRE_ENOTFOUND) return;
+  int64_t len = rc ? 0 : (int64_t)n->enc.len;
+  if (start < 0 && end < 0 && start > end) {
+    resp_bulk(out, "", 0);
+    return;
+  }
+  if (start < 0) start += len;
+  if (end < 0) end += len;
+  if (start < 0) start = 0;
+  if (end < 0) end = 0;
+  if (end >= len) end = len - 1;
+  if (len == 0 || start > end) resp_bulk(out, "", 0);
+  else resp_bulk(out, n->enc.data + start, (size_t)(end - start + 1));
 }
 
 static void rd_type(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
@@ -1574,6 +1623,17 @@ static void rd_info(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
 static void cmd_mget(rctx *x) { read_cmd(x, rd_mget); }
 static void cmd_exists(rctx *x) { read_cmd(x, rd_exists); }
 static void cmd_strlen(rctx *x) { read_cmd(x, rd_strlen); }
+
+static void cmd_getrange(rctx *x) {
+  int64_t v;
+  if (!check_key(x, &x->argv[1])) return;
+  if (!resp_parse_i64(x->argv[2].ptr, x->argv[2].len, &v) ||
+      !resp_parse_i64(x->argv[3].ptr, x->argv[3].len, &v)) {
+    resp_error(imm(x->c), RESP_ERR_NOTINT);
+    return;
+  }
+  read_cmd(x, rd_getrange);
+}
 static void cmd_type(rctx *x) { read_cmd(x, rd_type); }
 static void cmd_ttl(rctx *x) { read_cmd(x, rd_ttl); }
 static void cmd_expiretime(rctx *x) { read_cmd(x, rd_expiretime); }
@@ -2135,10 +2195,12 @@ static const resp_cmd_def COMMANDS[] = {
     {"get", 2, R | F_FAST, cmd_get, 1, 1, 1},
     {"getdel", 2, W | F_FAST, cmd_getdel, 1, 1, 1},
     {"getex", -2, W | F_FAST, cmd_getex, 1, 1, 1},
+    {"getrange", 4, R, cmd_getrange, 1, 1, 1},
     {"getset", 3, W | F_FAST, cmd_getset, 1, 1, 1},
     {"hello", -1, F_FAST, cmd_hello, 0, 0, 0},
     {"incr", 2, W | F_FAST, cmd_incr, 1, 1, 1},
     {"incrby", 3, W | F_FAST, cmd_incrby, 1, 1, 1},
+    {"incrbyfloat", 3, W | F_FAST, cmd_incrbyfloat, 1, 1, 1},
     {"info", -1, 0, cmd_info, 0, 0, 0},
     {"keys", 2, R, cmd_keys, 0, 0, 0},
     {"mget", -2, R | F_FAST, cmd_mget, 1, -1, 1},
@@ -2163,6 +2225,7 @@ static const resp_cmd_def COMMANDS[] = {
     {"setex", 4, W, cmd_setex, 1, 1, 1},
     {"setnx", 3, W | F_FAST, cmd_setnx, 1, 1, 1},
     {"strlen", 2, R | F_FAST, cmd_strlen, 1, 1, 1},
+    {"substr", 4, R, cmd_getrange, 1, 1, 1},
     {"time", 1, F_FAST, cmd_time, 0, 0, 0},
     {"touch", -2, R | F_FAST, cmd_exists, 1, -1, 1},
     {"ttl", 2, R | F_FAST, cmd_ttl, 1, 1, 1},

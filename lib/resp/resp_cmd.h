@@ -17,6 +17,7 @@
 
 /* Redis's error texts, without the leading '-'. */
 #define RESP_ERR_NOTINT "ERR value is not an integer or out of range"
+#define RESP_ERR_NOTFLOAT "ERR value is not a valid float"
 #define RESP_ERR_SYNTAX "ERR syntax error"
 #define RESP_ERR_OVERFLOW "ERR increment or decrement would overflow"
 #define RESP_ERR_NOPROTO "NOPROTO unsupported protocol version"

@@ -171,6 +171,8 @@ static const cmd_spec *spec_of(int type) {
       [STORE_CMD_KV_CHECK] = {kvcheck_fields, WIRE_ARRAY_SIZE(kvcheck_fields)},
       [STORE_CMD_KV_RENAME] = {kvrename_fields,
                                WIRE_ARRAY_SIZE(kvrename_fields)},
+      [STORE_CMD_KV_INCRBYFLOAT] = {kvappend_fields,
+                                    WIRE_ARRAY_SIZE(kvappend_fields)},
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(specs)) return NULL;
   return specs[type].fields ? &specs[type] : NULL;

@@ -22,8 +22,12 @@
  * are deterministic functions of the previous state and the entry: every
  * node computes the same state.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rocks.h"
@@ -738,6 +742,66 @@ static int apply_kv_incrby(store_fsm *f, const store_cmd *c,
   return incr_key(f, c->u.kv.key, c->u.kv.delta, &c->u.kv.now, res);
 }
 
+bool store_parse_float(const char *p, size_t n, long double *out) {
+  char buf[STORE_FLOAT_MAX + 1];
+  if (n == 0 || n > STORE_FLOAT_MAX || isspace((unsigned char)p[0]))
+    return false;
+  memcpy(buf, p, n);
+  buf[n] = '\0';
+  char *end;
+  errno = 0;
+  long double v = strtold(buf, &end);
+  if (end != buf + n || isnan(v) ||
+      (errno == ERANGE &&
+       (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)))
+    return false;
+  *out = v;
+  return true;
+}
+
+/* v as Redis writes a float it computed ("%.17Lf", trailing zeros and a
+ * bare point dropped, "-0" as "0") into buf; the length. */
+static size_t format_float(char *buf, size_t size, long double v) {
+  int len = snprintf(buf, size, "%.17Lf", v);
+  if (len < 0 || (size_t)len >= size) return 0;
+  if (strchr(buf, '.')) {
+    while (len > 0 && buf[len - 1] == '0') len--;
+    if (len > 0 && buf[len - 1] == '.') len--;
+  }
+  if (len == 2 && buf[0] == '-' && buf[1] == '0') buf[0] = '0', len = 1;
+  return (size_t)len;
+}
+
+static int apply_kv_incrbyfloat(store_fsm *f, const store_cmd *c,
+                                store_result *res) {
+  long double inc, cur = 0;
+  if (!store_parse_float(c->u.kv.value.ptr, c->u.kv.value.len, &inc)) {
+    res->status = STORE_NOTINT;
+    return WIRE_OK;
+  }
+  bool found;
+  int rc = live_get(f, c->u.kv.key, c->u.kv.now, &f->val, &found);
+  if (rc) return rc;
+  if (found && !store_parse_float(f->val.data, f->val.len, &cur)) {
+    res->status = STORE_NOTINT;
+    return WIRE_OK;
+  }
+  long double sum = cur + inc;
+  if (!isfinite(sum)) {
+    res->status = STORE_OVERFLOW;
+    return WIRE_OK;
+  }
+  char num[STORE_FLOAT_MAX + 64]; /* %.17Lf of the largest long double */
+  size_t n = format_float(num, sizeof num, sum);
+  if (!n) {
+    res->status = STORE_OVERFLOW;
+    return WIRE_OK;
+  }
+  wb_put(f, STORE_CF_KV, c->u.kv.key, (store_slice){num, n});
+  res->status = STORE_OK;
+  return res_bytes(f, res, num, n);
+}
+
 /* Delete every key of family `cf` (as the batch sees it); *count of them. */
 static int wipe_cf(store_fsm *f, int cf, int64_t *count) {
   return batch_delete_prefix(f, cf, (store_slice){"", 0}, count);
@@ -881,6 +945,7 @@ static apply_fn handler_of(int type) {
       [STORE_CMD_KV_GET] = apply_kv_get,
       [STORE_CMD_KV_CHECK] = apply_kv_check,
       [STORE_CMD_KV_RENAME] = apply_kv_rename,
+      [STORE_CMD_KV_INCRBYFLOAT] = apply_kv_incrbyfloat,
   };
   if (type <= 0 || (size_t)type >= WIRE_ARRAY_SIZE(handlers)) return NULL;
   return handlers[type];

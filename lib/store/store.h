@@ -90,7 +90,8 @@ void store_limits_default(store_limits *lim);
   X(MEMBER_RESP, 25, "member_resp") /* varint id, bytes resp address */ \
   X(KV_GET, 26, "kv_get")       /* key, now: a read at its place */ \
   X(KV_CHECK, 27, "kv_check")   /* key, value, flags, now, span */ \
-  X(KV_RENAME, 28, "kv_rename") /* key, dest (in value), flags, now */
+  X(KV_RENAME, 28, "kv_rename") /* key, dest (in value), flags, now */ \
+  X(KV_INCRBYFLOAT, 29, "kv_incrbyfloat") /* key, increment (value), now */
 
 typedef enum store_cmd_type {
 #define STORE__CMD_ENUM(name, code, str) STORE_CMD_##name = (code),
@@ -155,7 +156,20 @@ static inline store_slice store_str(const char *s) {
  *              key named in `value`; the source is deleted unless KEEP.
  *              NOTFOUND when the source is absent; with NX, MISMATCH when
  *              the destination exists (nothing written); else OK.
+ *   KV_INCRBYFLOAT  add `value`, a decimal float in text, to the key's
+ *              value (absent: 0) as Redis does: long double arithmetic, the
+ *              sum written with "%.17Lf" less trailing zeros; OK with it in
+ *              bytes; NOTINT when the value is not a float, OVERFLOW when the
+ *              sum is not finite (nothing written).  The expiry is kept.
+ *              (Every node computes the sum: a cluster's nodes must share
+ *              one long double format, i.e. one CPU architecture.)
  * PUT, DELETE and CAS remove a key's expiry; INCRBY keeps it. */
+/* Longest float text KV_INCRBYFLOAT takes (Redis: MAX_LONG_DOUBLE_CHARS). */
+#define STORE_FLOAT_MAX 5120
+/* A decimal float as Redis reads one (strtold; no leading space, nothing
+ * after it, no NaN, no overflow): true with *out. */
+bool store_parse_float(const char *p, size_t n, long double *out);
+
 #define STORE_KV_NX 0x01
 #define STORE_KV_XX 0x02
 #define STORE_KV_GET 0x04

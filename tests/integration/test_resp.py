@@ -16,6 +16,8 @@ processes on 127.0.0.1, driven by Debian's redis-cli and python3-redis.
   under concurrent transactions; WATCH (nil EXEC after a change, pipelined
   WATCH, no lost update under contention);
 - RENAME/RENAMENX/COPY, GETEX, EXPIRETIME, TOUCH, TIME, FLUSHALL;
+- INCRBYFLOAT (Redis's results and errors, in MULTI too, the same value on
+  every node) and GETRANGE/SUBSTR;
 - HTTP and RESP see the same keys and values;
 - limits: oversized values, bulks, inline lines and buffered bytes get an
   -ERR (and a close for protocol errors), the node keeps serving;
@@ -459,6 +461,88 @@ def test_rename_copy_getex_time(c):
     expect(r.flushall() is True and r.dbsize() == 0, 'FLUSHALL')
 
 
+def test_incrbyfloat_getrange(c):
+    """INCRBYFLOAT answers what redis-server answers (long double sums,
+    trailing zeros dropped, its error texts), keeps the TTL, works inside
+    MULTI, and every node holds the same text; GETRANGE/SUBSTR clamp as
+    Redis does."""
+    lead = wait_resp_leader(c)
+    r = client(lead)
+    r.delete('f:a')
+    expect(r.incrbyfloat('f:a', 10.5) == 10.5, 'INCRBYFLOAT on a new key')
+    # (redis-py turns the reply into a float: the stored text is checked)
+    expect(r.execute_command('INCRBYFLOAT', 'f:a', '0.1') == 10.6 and r.get('f:a') == b'10.6',
+           'INCRBYFLOAT 0.1: %r' % r.get('f:a'))
+    r.set('f:b', '0.1')
+    expect(r.execute_command('INCRBYFLOAT', 'f:b', '0.2') == 0.3 and r.get('f:b') == b'0.3',
+           '0.1 + 0.2 as Redis: 0.3, not %r' % r.get('f:b'))
+    r.set('f:c', '5.0e3', ex=100)
+    expect(r.execute_command('INCRBYFLOAT', 'f:c', '2.0e2') == 5200 and r.get('f:c') == b'5200' and
+           98 <= r.ttl('f:c') <= 100, 'INCRBYFLOAT 5.0e3 + 2.0e2 keeps the TTL: %r' % r.get('f:c'))
+    for args, text in ((('f:c', 'abc'), 'value is not a valid float'),
+                       (('f:c', 'inf'), 'increment would produce NaN or Infinity')):
+        try:
+            r.execute_command('INCRBYFLOAT', *args)
+            raise CheckFailed('INCRBYFLOAT %s succeeded' % (args,))
+        except redis.exceptions.ResponseError as e:
+            expect(str(e) == text, 'INCRBYFLOAT %s: %s' % (args, e))
+    r.set('f:s', 'str')
+    try:
+        r.incrbyfloat('f:s', 1)
+        raise CheckFailed('INCRBYFLOAT on a string succeeded')
+    except redis.exceptions.ResponseError as e:
+        expect(str(e) == 'value is not a valid float', str(e))
+    p = r.pipeline(transaction=True)
+    p.incrbyfloat('f:t', 1.5)
+    p.incrbyfloat('f:t', 1.25)
+    p.get('f:t')
+    expect(p.execute() == [1.5, 2.75, b'2.75'], 'INCRBYFLOAT in MULTI')
+    for nd in c.running():
+        rr = client(nd)
+        rr.execute_command('READONLY')
+        wait_until(lambda: rr.mget('f:a', 'f:b', 'f:t') == [b'10.6', b'0.3', b'2.75'], 5,
+                   'the sums on node %d' % nd.id)
+    # The same sums on redis-server itself (Debian's, no persistence).
+    port = free_port()
+    srv = subprocess.Popen(['redis-server', '--port', str(port), '--bind', '127.0.0.1', '--save', '',
+                            '--appendonly', 'no'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        ref = redis.Redis(host='127.0.0.1', port=port, socket_timeout=5)
+
+        def up():
+            try:
+                return ref.ping()
+            except redis.exceptions.ConnectionError:
+                return False
+        wait_until(up, 10, 'redis-server')
+        cases = [(None, '3.0e3'), ('1.5', '-1.5'), ('-0.0', '0'), ('7', '1e-20'), ('1e17', '1'),
+                 ('0.1', '0.7'), ('123456789.123456789', '0.000000001'), ('-5', '2.5e1'),
+                 ('3.14159', '-0.00159'), ('1e308', '1e308')]
+        for i, (start, inc) in enumerate(cases):
+            k = 'f:ref%d' % i
+            for cl in (r, ref):
+                cl.delete(k)
+                if start is not None:
+                    cl.set(k, start)
+                cl.execute_command('INCRBYFLOAT', k, inc)
+            expect(r.get(k) == ref.get(k), 'INCRBYFLOAT %s + %s: libwire %r, redis-server %r'
+                   % (start, inc, r.get(k), ref.get(k)))
+    finally:
+        srv.terminate()
+        srv.wait()
+    r.set('g:r', 'This is a string')
+    for (a, b), want in (((0, 3), b'This'), ((-3, -1), b'ing'), ((0, -1), b'This is a string'),
+                         ((10, 100), b'string'), ((5, 3), b''), ((-1, -5), b''), ((-100, 2), b'Thi')):
+        expect(r.getrange('g:r', a, b) == want, 'GETRANGE %d %d: %r' % (a, b, r.getrange('g:r', a, b)))
+    expect(r.execute_command('SUBSTR', 'g:r', 0, 3) == b'This', 'SUBSTR')
+    expect(r.getrange('g:none', 0, -1) == b'', 'GETRANGE of a missing key')
+    try:
+        r.execute_command('GETRANGE', 'g:r', 'x', 1)
+        raise CheckFailed('GETRANGE with a bad index succeeded')
+    except redis.exceptions.ResponseError as e:
+        expect(str(e) == 'value is not an integer or out of range', str(e))
+
+
 def test_followers_moved_readonly(c):
     lead = wait_resp_leader(c)
     fol = next(nd for nd in c.running() if nd is not lead)
@@ -733,7 +817,8 @@ def with_cluster(tests):
 
 if __name__ == '__main__':
     run([with_cluster([test_redis_cli, test_python_redis, test_transactions,
-                       test_rename_copy_getex_time, test_followers_moved_readonly,
+                       test_rename_copy_getex_time, test_incrbyfloat_getrange,
+                       test_followers_moved_readonly,
                        test_expiry_everywhere, test_http_resp_cross, test_limits,
                        test_disconnects]),
          test_leader_kill, test_auth, test_max_clients])

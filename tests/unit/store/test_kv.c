@@ -558,7 +558,8 @@ static void test_member_resp_codec_snapshot(void **state) {
   /* round trip of every kv type */
   int types[] = {STORE_CMD_KV_SET,    STORE_CMD_KV_MSET,   STORE_CMD_KV_APPEND,
                  STORE_CMD_KV_GETDEL, STORE_CMD_KV_EXPIRE, STORE_CMD_KV_DEL,
-                 STORE_CMD_KV_INCRBY, STORE_CMD_KV_FLUSH,  STORE_CMD_KV_EXPIRED};
+                 STORE_CMD_KV_INCRBY, STORE_CMD_KV_FLUSH,  STORE_CMD_KV_EXPIRED,
+                 STORE_CMD_KV_INCRBYFLOAT};
   for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
     store_cmd c = kv(types[i], "key", "\x01k\x01v", 5, 1234567);
     c.u.kv.delta = -7;
@@ -687,6 +688,60 @@ static store_cmd random_cmd(uint64_t *rs, char (*keys)[8], char *val) {
     c = kv(STORE_CMD_KV_FLUSH, NULL, NULL, 0, 0);
   }
   return c;
+}
+
+/* INCRBYFLOAT: Redis's arithmetic and text (%.17Lf less trailing zeros),
+ * its refusals, the expiry kept. */
+static void test_kv_incrbyfloat(void **state) {
+  fx *x = *state;
+  core_buf b = {0};
+  static const struct {
+    const char *start, *inc, *want;
+  } cases[] = {
+      {NULL, "10.5", "10.5"},      {"10.5", "0.1", "10.6"},
+      {"5.0e3", "2.0e2", "5200"},  {"0.1", "0.2", "0.3"},
+      {"3", "-3", "0"},            {"-0", "0", "0"},
+      {"1", "-1.5", "-0.5"},       {"10", "1e2", "110"},
+      {"1e17", "1", "100000000000000001"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    if (cases[i].start)
+      run(x, kv(STORE_CMD_KV_SET, "f", cases[i].start, 0, 0), STORE_OK, NULL);
+    else
+      run(x, kv(STORE_CMD_KV_DEL, "f", NULL, 0, 0), STORE_NOTFOUND, NULL);
+    run(x, kv(STORE_CMD_KV_INCRBYFLOAT, "f", cases[i].inc, 0, 0), STORE_OK,
+        &b);
+    if (b.len != strlen(cases[i].want) ||
+        memcmp(b.data, cases[i].want, b.len))
+      fail_msg("%s + %s: got %.*s, want %s", cases[i].start, cases[i].inc,
+               (int)b.len, b.data, cases[i].want);
+    assert_value(x->f, "f", cases[i].want);
+  }
+  /* not a float: the value or the increment; nothing written */
+  run(x, kv(STORE_CMD_KV_SET, "f", "abc", 0, 0), STORE_OK, NULL);
+  run(x, kv(STORE_CMD_KV_INCRBYFLOAT, "f", "1", 0, 0), STORE_NOTINT, NULL);
+  assert_value(x->f, "f", "abc");
+  static const char *const bad[] = {"", " 1", "1 ", "1x", "nan", "0x"};
+  run(x, kv(STORE_CMD_KV_SET, "f", "1", 0, 0), STORE_OK, NULL);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    run(x, kv(STORE_CMD_KV_INCRBYFLOAT, "f", bad[i], 0, 0), STORE_NOTINT,
+        NULL);
+  /* infinite: refused, nothing written */
+  run(x, kv(STORE_CMD_KV_SET, "f", "1.1e4932", 0, 0), STORE_OK, NULL);
+  run(x, kv(STORE_CMD_KV_INCRBYFLOAT, "f", "1.1e4932", 0, 0), STORE_OVERFLOW,
+      NULL);
+  run(x, kv(STORE_CMD_KV_INCRBYFLOAT, "f", "inf", 0, 0), STORE_OVERFLOW, NULL);
+  assert_value(x->f, "f", "1.1e4932");
+  /* the largest values still print in full */
+  run(x, kv(STORE_CMD_KV_INCRBYFLOAT, "f", "-1e4932", 0, 0), STORE_OK, &b);
+  assert_true(b.len > 4900 && b.data[0] == '9');
+  /* the expiry stays */
+  uint64_t later = NOW + 3600 * 1000;
+  run(x, kv(STORE_CMD_KV_SET, "g", "2", 0, later), STORE_OK, NULL);
+  run(x, kv(STORE_CMD_KV_INCRBYFLOAT, "g", "0.5", 0, 0), STORE_OK, &b);
+  assert_bytes(&b, "2.5");
+  assert_int_equal(expiry(x->f, "g"), later);
+  core_buf_free(&b);
 }
 
 /* Entries of random kv commands (no expiries) against a model: every
@@ -859,6 +914,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_kv_rename_copy, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_last_write_wins, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_kv_incrbyfloat, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_model, setup, teardown),
       cmocka_unit_test_setup_teardown(test_read_cache_coherent, setup,
                                       teardown),
