@@ -78,6 +78,7 @@ typedef enum rkind {
   K_TGET,    /* GET: the value or nil */
   K_TMGET,   /* MGET: one element per result (the array header is there) */
   K_TSTRLEN, /* STRLEN */
+  K_TGETRANGE, /* GETRANGE: start in acc, end in tnow */
   K_TTYPE,   /* TYPE */
   K_TTTL,    /* TTL; acc: 1 ms (PTTL), 2 absolute (EXPIRETIME); `now` of
                 the command in tnow */
@@ -379,6 +380,22 @@ static void reply_failure(wire_node *n, core_buf *out, int rc,
     resp_error(out, "ERR %s", msg);
 }
 
+/* GETRANGE's reply: v[0..len) clamped to [start, end] as Redis does. */
+static void range_reply(core_buf *out, const char *v, int64_t len,
+                        int64_t start, int64_t end) {
+  if (start < 0 && end < 0 && start > end) {
+    resp_bulk(out, "", 0);
+    return;
+  }
+  if (start < 0) start += len;
+  if (end < 0) end += len;
+  if (start < 0) start = 0;
+  if (end < 0) end = 0;
+  if (end >= len) end = len - 1;
+  if (len == 0 || start > end) resp_bulk(out, "", 0);
+  else resp_bulk(out, v + start, (size_t)(end - start + 1));
+}
+
 static const char *slot_trunc = "TRYAGAIN leadership moved while the command "
                                 "was in flight; its result is unknown";
 
@@ -452,6 +469,14 @@ static void slot_result(rslot *sl, int rc, const char *err,
         resp_bulk(o, r->bytes.ptr, r->bytes.len);
       else
         resp_null(o);
+      break;
+    case K_TGETRANGE:
+      if (r->status == STORE_OK && !r->bytes.ptr)
+        resp_error(o, "%s", slot_trunc);
+      else
+        range_reply(o, r->bytes.ptr,
+                    r->status == STORE_OK ? (int64_t)r->bytes.len : 0,
+                    sl->acc, (int64_t)sl->tnow);
       break;
     case K_TTYPE:
       resp_simple(o, r->status == STORE_OK ? "string" : "none");
@@ -1335,30 +1360,16 @@ static void rd_strlen(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
     resp_int(out, rc ? 0 : (int64_t)n->enc.len);
 }
 
-/* GETRANGE/SUBSTR key start end: Redis's clamping of the byte range. */
+/* GETRANGE/SUBSTR key start end (the indexes are checked by the caller). */
 static void rd_getrange(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
                         core_buf *out) {
   (void)c, (void)argc;
-  int64_t start, end;
-  if (!resp_parse_i64(argv[2].ptr, argv[2].len, &start) ||
-      !resp_parse_i64(argv[3].ptr, argv[3].len, &end)) {
-    resp_error(out, RESP_ERR_NOTINT);
-    return;
-  }
+  int64_t start = 0, end = 0;
+  resp_parse_i64(argv[2].ptr, argv[2].len, &start);
+  resp_parse_i64(argv[3].ptr, argv[3].len, &end);
   int rc = get_local(n, &argv[1], out);
   if (rc != WIRE_OK && rc != WIRE_ENOTFOUND) return;
-  int64_t len = rc ? 0 : (int64_t)n->enc.len;
-  if (start < 0 && end < 0 && start > end) {
-    resp_bulk(out, "", 0);
-    return;
-  }
-  if (start < 0) start += len;
-  if (end < 0) end += len;
-  if (start < 0) start = 0;
-  if (end < 0) end = 0;
-  if (end >= len) end = len - 1;
-  if (len == 0 || start > end) resp_bulk(out, "", 0);
-  else resp_bulk(out, n->enc.data + start, (size_t)(end - start + 1));
+  range_reply(out, n->enc.data, rc ? 0 : (int64_t)n->enc.len, start, end);
 }
 
 static void rd_type(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
@@ -1755,7 +1766,20 @@ static void cmd_info(rctx *x) {
 
 
 /* A read command inside EXEC: KV_GET requests in the transaction. */
+static void rd_getrange(wire_node *n, rconn *c, resp_arg *argv, size_t argc,
+                        core_buf *out);
+
 static void txn_read(rctx *x, read_fn fn) {
+  if (fn == rd_getrange) { /* one key, then the two indexes */
+    rslot *sl = write_slot(x, K_TGETRANGE);
+    if (!sl) return;
+    resp_parse_i64(x->argv[2].ptr, x->argv[2].len, &sl->acc);
+    int64_t end = 0;
+    resp_parse_i64(x->argv[3].ptr, x->argv[3].len, &end);
+    sl->tnow = (uint64_t)end;
+    submit(x, sl, kv_req(sl, STORE_CMD_KV_GET, &x->argv[1], NULL, 0));
+    return;
+  }
   rkind kind = fn == rd_mget     ? K_TMGET
                : fn == rd_exists ? K_COUNT
                : fn == rd_strlen ? K_TSTRLEN
@@ -1791,7 +1815,7 @@ static bool txn_allowed(const resp_cmd_def *d) {
   static const char *ok[] = {"get",  "mget",       "exists",      "strlen",
                              "type", "ttl",        "pttl",        "ping",
                              "echo", "touch",      "expiretime",  "pexpiretime",
-                             "time"};
+                             "time", "getrange",   "substr"};
   if (d->flags & F_WRITE) return true;
   for (size_t i = 0; i < WIRE_ARRAY_SIZE(ok); i++)
     if (!strcmp(d->name, ok[i])) return true;

@@ -536,6 +536,12 @@ def test_incrbyfloat_getrange(c):
         expect(r.getrange('g:r', a, b) == want, 'GETRANGE %d %d: %r' % (a, b, r.getrange('g:r', a, b)))
     expect(r.execute_command('SUBSTR', 'g:r', 0, 3) == b'This', 'SUBSTR')
     expect(r.getrange('g:none', 0, -1) == b'', 'GETRANGE of a missing key')
+    p = r.pipeline(transaction=True)  # inside MULTI: it sees the SET before it
+    p.set('g:t', 'hello world')
+    p.getrange('g:t', 6, -1)
+    p.execute_command('SUBSTR', 'g:t', -100, 4)
+    p.getrange('g:none', 0, 5)
+    expect(p.execute() == [True, b'world', b'hello', b''], 'GETRANGE in MULTI')
     try:
         r.execute_command('GETRANGE', 'g:r', 'x', 1)
         raise CheckFailed('GETRANGE with a bad index succeeded')
