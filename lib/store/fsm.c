@@ -37,7 +37,6 @@
 
 static int fsm_fail(store_fsm *f, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-#define db_gone store_fsm_db_gone
 static int fsm_fail(store_fsm *f, int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
@@ -1287,7 +1286,7 @@ static int exp_read(store_fsm *f, store_slice key, uint64_t *ms) {
 }
 
 int store_fsm_get(store_fsm *f, store_slice key, core_buf *val) {
-  if (!f->rk.db) return db_gone(f);
+  if (!f->rk.db) return store_fsm_db_gone(f);
   const char *cv;
   size_t cl;
   uint64_t ms;
@@ -1314,7 +1313,7 @@ int store_fsm_get(store_fsm *f, store_slice key, core_buf *val) {
 
 int store_fsm_expiry(store_fsm *f, store_slice key, uint64_t now,
                      uint64_t *expire) {
-  if (!f->rk.db) return db_gone(f);
+  if (!f->rk.db) return store_fsm_db_gone(f);
   *expire = 0;
   int rc = store_rocks_get(&f->rk, STORE_CF_KV, NULL, key, &f->tmp, f->err,
                            sizeof f->err);
@@ -1326,7 +1325,7 @@ int store_fsm_expiry(store_fsm *f, store_slice key, uint64_t now,
 
 int store_fsm_due(store_fsm *f, uint64_t now, size_t limit, store_scan_cb cb,
                   void *ud) {
-  if (!f->rk.db) return db_gone(f);
+  if (!f->rk.db) return store_fsm_db_gone(f);
   if (!f->has_exp) return WIRE_OK;
   rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
       f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_EXPIRES]);
@@ -1354,7 +1353,7 @@ int store_fsm_due(store_fsm *f, uint64_t now, size_t limit, store_scan_cb cb,
 }
 
 int store_fsm_member_resp(store_fsm *f, uint64_t id, core_buf *resp_addr) {
-  if (!f->rk.db) return db_gone(f);
+  if (!f->rk.db) return store_fsm_db_gone(f);
   if (member_resp_key(&f->key, id)) return WIRE_ENOMEM;
   return store_rocks_get(&f->rk, STORE_CF_META, NULL, buf_slice(&f->key),
                          resp_addr, f->err, sizeof f->err);
@@ -1362,7 +1361,7 @@ int store_fsm_member_resp(store_fsm *f, uint64_t id, core_buf *resp_addr) {
 
 int store_fsm_pipeline_get(store_fsm *f, store_slice name, core_buf *buf,
                            store_pipeline *out) {
-  if (!f->rk.db) return db_gone(f);
+  if (!f->rk.db) return store_fsm_db_gone(f);
   int rc = store_rocks_get(&f->rk, STORE_CF_PIPELINES, NULL, name, buf, f->err,
                            sizeof f->err);
   if (rc) return rc;
@@ -1374,7 +1373,7 @@ int store_fsm_pipeline_get(store_fsm *f, store_slice name, core_buf *buf,
 }
 
 int store_fsm_pipeline_scan(store_fsm *f, store_pipeline_cb cb, void *ud) {
-  if (!f->rk.db) return db_gone(f);
+  if (!f->rk.db) return store_fsm_db_gone(f);
   rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
       f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_PIPELINES]);
   int rc = WIRE_OK;
@@ -1404,7 +1403,7 @@ int store_fsm_pipeline_scan(store_fsm *f, store_pipeline_cb cb, void *ud) {
 
 int store_fsm_checkpoint_scan(store_fsm *f, store_slice pipeline,
                               store_ckpt_cb cb, void *ud) {
-  if (!f->rk.db) return db_gone(f);
+  if (!f->rk.db) return store_fsm_db_gone(f);
   if (store_ckpt_key(&f->key, pipeline, STORE_CKPT_POS, (store_slice){NULL, 0}))
     return WIRE_ENOMEM;
   rocksdb_iterator_t *it = rocksdb_create_iterator_cf(
@@ -1443,7 +1442,7 @@ uint64_t store_fsm_pipelines_version(const store_fsm *f) {
 int store_fsm_checkpoint_get(store_fsm *f, store_slice pipeline,
                              store_slice source, core_buf *pos,
                              uint64_t *term) {
-  if (!f->rk.db) return db_gone(f);
+  if (!f->rk.db) return store_fsm_db_gone(f);
   if (store_ckpt_key(&f->key, pipeline, STORE_CKPT_POS, source))
     return WIRE_ENOMEM;
   int rc = store_rocks_get(&f->rk, STORE_CF_CHECKPOINTS, NULL,
@@ -1459,7 +1458,7 @@ int store_fsm_checkpoint_get(store_fsm *f, store_slice pipeline,
 
 int store_fsm_checkpoint_term(store_fsm *f, store_slice pipeline,
                               uint64_t *term) {
-  if (!f->rk.db) return db_gone(f);
+  if (!f->rk.db) return store_fsm_db_gone(f);
   *term = 0;
   if (store_ckpt_key(&f->key, pipeline, STORE_CKPT_FENCE,
                      (store_slice){NULL, 0}))
@@ -1492,7 +1491,7 @@ static bool get_varbytes(const char **p, const char *end, store_slice *out) {
 
 int store_fsm_member_get(store_fsm *f, uint64_t id, core_buf *raft_addr,
                          core_buf *http_addr) {
-  if (!f->rk.db) return db_gone(f);
+  if (!f->rk.db) return store_fsm_db_gone(f);
   if (member_key(&f->key, id)) return WIRE_ENOMEM;
   int rc = store_rocks_get(&f->rk, STORE_CF_META, NULL, buf_slice(&f->key),
                            &f->tmp, f->err, sizeof f->err);
@@ -1524,7 +1523,7 @@ static int slice_cmp(store_slice a, store_slice b) {
 
 int store_fsm_scan(store_fsm *f, store_slice prefix, store_slice after,
                    size_t limit, store_scan_cb cb, void *ud, bool *more) {
-  if (!f->rk.db) return db_gone(f);
+  if (!f->rk.db) return store_fsm_db_gone(f);
   if (more) *more = false;
   rocksdb_iterator_t *it =
       rocksdb_create_iterator_cf(f->rk.db, f->rk.ro, f->rk.cf[STORE_CF_KV]);
